@@ -1,0 +1,94 @@
+// Lint rules that keep tsbox's architecture (run by `deno lint`, see deno.json):
+//   tsbox/dlopen-only-in-ffi   Deno.dlopen only under ffi/
+//   tsbox/exit-only-in-main    Deno.exit only in main.ts
+//   tsbox/no-cli-in-runtime    src/runtime/ never imports src/cli/
+//   tsbox/error-style          error messages start lower-case (they chain with ": ")
+//   tsbox/no-external-tools    product code starts no external program (Deno.Command)
+
+function isProduct(filename: string): boolean {
+  return !/(_test\.ts|\/tests\/|\/scripts\/)/.test(filename);
+}
+
+const plugin: Deno.lint.Plugin = {
+  name: "tsbox",
+  rules: {
+    "dlopen-only-in-ffi": {
+      create(ctx) {
+        return {
+          'MemberExpression[object.name="Deno"][property.name="dlopen"]'(node) {
+            if (!ctx.filename.includes("/ffi/")) {
+              ctx.report({
+                node,
+                message: "Deno.dlopen is allowed only under ffi/ (the kernel boundary)",
+              });
+            }
+          },
+        };
+      },
+    },
+    "exit-only-in-main": {
+      create(ctx) {
+        return {
+          'MemberExpression[object.name="Deno"][property.name="exit"]'(node) {
+            if (isProduct(ctx.filename) && !ctx.filename.endsWith("/main.ts")) {
+              ctx.report({
+                node,
+                message: "only main.ts may call Deno.exit; throw a TsboxError instead",
+              });
+            }
+          },
+        };
+      },
+    },
+    "no-cli-in-runtime": {
+      create(ctx) {
+        return {
+          ImportDeclaration(node) {
+            if (ctx.filename.includes("/src/runtime/") && /\/cli\//.test(node.source.value)) {
+              ctx.report({
+                node,
+                message:
+                  "src/runtime/ must not import src/cli/: the CLI calls the runtime, not the reverse",
+              });
+            }
+          },
+        };
+      },
+    },
+    "error-style": {
+      create(ctx) {
+        return {
+          NewExpression(node) {
+            if (!isProduct(ctx.filename)) return;
+            if (node.callee.type !== "Identifier" || !/Error$/.test(node.callee.name)) return;
+            const first = node.arguments[0];
+            let text: string | undefined;
+            if (first?.type === "Literal" && typeof first.value === "string") text = first.value;
+            if (first?.type === "TemplateLiteral") text = first.quasis[0]?.cooked ?? undefined;
+            if (text && /^[A-Z][a-z]/.test(text)) {
+              ctx.report({
+                node: first!,
+                message: 'error messages are lower-case fragments that chain with ": "',
+              });
+            }
+          },
+        };
+      },
+    },
+    "no-external-tools": {
+      create(ctx) {
+        return {
+          'MemberExpression[object.name="Deno"][property.name="Command"]'(node) {
+            if (isProduct(ctx.filename)) {
+              ctx.report({
+                node,
+                message: "tsbox's runtime path uses only the kernel: no external programs",
+              });
+            }
+          },
+        };
+      },
+    },
+  },
+};
+export default plugin;

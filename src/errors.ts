@@ -1,0 +1,90 @@
+// Errors of tsbox. Messages are lower-case fragments that chain with ": ",
+// like runc and crun: `run web: mount "proc" on "/proc": EPERM (Operation not
+// permitted)`. Wrap with `new TsboxError("what was being done", { cause })`;
+// main.ts formats the chain once and picks the exit code.
+
+/** Exit codes of the CLI, as Docker's. */
+export const ExitCode = {
+  /** tsbox itself failed (bad flag, unknown image, kernel error during setup). */
+  TSBOX: 125,
+  /** The command was found but could not be executed. */
+  CANNOT_EXECUTE: 126,
+  /** The command was not found. */
+  NOT_FOUND: 127,
+} as const;
+
+/** An error of tsbox with an optional cause and exit code (default 125). */
+export class TsboxError extends Error {
+  override readonly name = "TsboxError";
+  /** The exit code main.ts uses for this error. */
+  readonly exitCode: number;
+
+  constructor(message: string, options: { cause?: unknown; exitCode?: number } = {}) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.exitCode = options.exitCode ?? innerExitCode(options.cause) ?? ExitCode.TSBOX;
+  }
+}
+
+/** A request that is invalid in itself (bad flag, unknown name): nothing was changed. */
+export class UsageError extends TsboxError {}
+
+/** A referenced object does not exist (container, image, network). */
+export class NotFoundError extends TsboxError {}
+
+function innerExitCode(cause: unknown): number | undefined {
+  return cause instanceof TsboxError ? cause.exitCode : undefined;
+}
+
+/** Joins the messages of `err` and its causes with ": ". */
+export function formatError(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  while (e !== undefined && e !== null) {
+    if (e instanceof Error) {
+      const msg = e.message;
+      if (msg && !parts.some((p) => p.endsWith(msg))) parts.push(msg);
+      e = e.cause;
+    } else {
+      parts.push(String(e));
+      break;
+    }
+  }
+  return parts.join(": ");
+}
+
+/** The exit code for `err`: its own when it is a TsboxError, otherwise 125. */
+export function exitCodeOf(err: unknown): number {
+  return err instanceof TsboxError ? err.exitCode : ExitCode.TSBOX;
+}
+
+/** Collects failures of a best-effort teardown and reports them all at once. */
+export class ErrorList {
+  readonly errors: unknown[] = [];
+
+  /** Runs `fn`, recording a failure instead of throwing. */
+  try(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.errors.push(new TsboxError(what, { cause: e }));
+    }
+  }
+
+  /** The async form of `try`. */
+  async tryAsync(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      this.errors.push(new TsboxError(what, { cause: e }));
+    }
+  }
+
+  /** Throws one TsboxError listing every recorded failure, if any. */
+  throwIfAny(what: string): void {
+    if (this.errors.length === 0) return;
+    if (this.errors.length === 1) throw new TsboxError(what, { cause: this.errors[0] });
+    throw new TsboxError(
+      `${what}: ${this.errors.length} failures: ${this.errors.map(formatError).join("; ")}`,
+    );
+  }
+}

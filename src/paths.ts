@@ -1,0 +1,31 @@
+// Where tsbox keeps its files. Layout (see src/state/db.ts for the database):
+//
+//   $TSBOX_ROOT (default /var/lib/tsbox)       persistent state
+//   ├── tsbox.db                                SQLite: containers, images, networks, leases, groups
+//   ├── images/<image id>/rootfs/               unpacked root filesystem of an image
+//   └── containers/<container id>/              upper/ work/ of the overlay, config.json,
+//                                               hostname, hosts, resolv.conf, logs
+//   $TSBOX_RUNROOT (default /run/tsbox, or $TSBOX_ROOT/run when TSBOX_ROOT is set)
+//   └── ...                                     state that a reboot must forget (pid files, sockets)
+
+/** The persistent state root. */
+export function stateRoot(): string {
+  return Deno.env.get("TSBOX_ROOT") || "/var/lib/tsbox";
+}
+
+/** The runtime state root, cleared by a reboot. */
+export function runRoot(): string {
+  const explicit = Deno.env.get("TSBOX_RUNROOT");
+  if (explicit) return explicit;
+  return Deno.env.get("TSBOX_ROOT") ? `${stateRoot()}/run` : "/run/tsbox";
+}
+
+/** Directory of one image's files. */
+export function imageDir(id: string): string {
+  return `${stateRoot()}/images/${id}`;
+}
+
+/** Directory of one container's files. */
+export function containerDir(id: string): string {
+  return `${stateRoot()}/containers/${id}`;
+}
