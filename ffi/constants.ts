@@ -80,6 +80,8 @@ export const RESOLVE = {
   BENEATH: 0x08,
   IN_ROOT: 0x10,
 } as const;
+/** sizeof(struct open_how) for openat2(2): u64 flags, u64 mode, u64 resolve. */
+export const OPEN_HOW_SIZE_VER0 = 24;
 
 /** File type bits of st_mode. */
 export const S_IFMT = 0o170000;
@@ -200,3 +202,39 @@ export function flagNames(
 export function mountFlagNames(flags: number): string {
   return flagNames(flags, MS, "MS_");
 }
+
+/** Netlink sockets (netlink(7), linux/netlink.h, linux/socket.h). */
+export const NETLINK_ROUTE = 0;
+export const NETLINK_NETFILTER = 12;
+export const SOL_NETLINK = 270;
+export const NETLINK_CAP_ACK = 10;
+export const NETLINK_EXT_ACK = 11;
+export const SO_RCVTIMEO = 20;
+export const MSG_PEEK = 0x2;
+export const MSG_TRUNC = 0x20;
+export const AF_UNSPEC = 0;
+export const AF_BRIDGE = 7;
+
+/** bpf(2) commands tsbox uses (include/uapi/linux/bpf.h, enum bpf_cmd). */
+export const BPF_CMD = {
+  PROG_LOAD: 5,
+  PROG_ATTACH: 8,
+  PROG_DETACH: 9,
+  PROG_GET_FD_BY_ID: 13,
+  OBJ_GET_INFO_BY_FD: 15,
+  PROG_QUERY: 16,
+} as const;
+/** enum bpf_prog_type: a cgroup device filter. */
+export const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
+/** enum bpf_attach_type: attach point of a cgroup device filter. */
+export const BPF_CGROUP_DEVICE = 6;
+/** BPF_PROG_ATTACH flag: several programs may be attached; all must allow. */
+export const BPF_F_ALLOW_MULTI = 2;
+/** struct bpf_cgroup_dev_ctx access_type: device type (low 16 bits) and access (high 16 bits). */
+export const BPF_DEVCG = {
+  DEV_BLOCK: 1,
+  DEV_CHAR: 2,
+  ACC_MKNOD: 1,
+  ACC_READ: 2,
+  ACC_WRITE: 4,
+} as const;

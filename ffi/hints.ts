@@ -18,6 +18,11 @@ const hints: Record<string, Hint> = {
     d.includes("cgroup.procs")
       ? "the cgroup is threaded or the controller is not enabled"
       : undefined,
+  "write:ENOSPC": (d) =>
+    d.includes("cgroup.procs")
+      ? "a cgroup v1 cpuset group with empty cpuset.cpus or cpuset.mems refuses tasks"
+      : undefined,
+  "bpf:EPERM": () => "loading or attaching a BPF program needs root (CAP_SYS_ADMIN)",
   "mount:ENOSPC": () =>
     "the mount namespace has reached its limit of mounts (/proc/sys/fs/mount-max)",
   "mount:ENODEV": (d) => (d.includes("overlay") ? "the overlay module is not loaded" : undefined),

@@ -1,0 +1,41 @@
+// tsbox images: list the images in the store.
+
+import { bool, type FlagDef, formatHelp, parseFlags } from "../flags.ts";
+import { ago, humanSize, table } from "../human.ts";
+
+const FLAGS: FlagDef[] = [
+  { name: "quiet", short: "q", type: "bool", help: "Only show image ids" },
+  { name: "no-trunc", type: "bool", help: "Do not truncate ids" },
+  { name: "help", type: "bool", help: "Print usage" },
+];
+const HELP = formatHelp(
+  "images [OPTIONS]",
+  "List images.",
+  ["tsbox images", "tsbox images -q"],
+  FLAGS,
+);
+
+/** Entry point of `tsbox images`. */
+export async function main(args: string[]): Promise<number> {
+  const { flags } = parseFlags("images", args, FLAGS, true);
+  if (bool(flags, "help")) {
+    console.log(HELP);
+    return 0;
+  }
+  const { listImages } = await import("../../image/store.ts");
+  const images = listImages();
+  const id = (x: string) => (bool(flags, "no-trunc") ? `sha256:${x}` : x.slice(0, 12));
+  if (bool(flags, "quiet")) {
+    console.log([...new Set(images.map((i) => id(i.id)))].join("\n"));
+    return 0;
+  }
+  const rows = images.flatMap((img) => {
+    const names = img.names.length ? img.names : ["<none>:<none>"];
+    return names.map((n) => {
+      const c = n.lastIndexOf(":");
+      return [n.slice(0, c), n.slice(c + 1), id(img.id), ago(img.created), humanSize(img.size)];
+    });
+  });
+  console.log(table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"], rows));
+  return 0;
+}

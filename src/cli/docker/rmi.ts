@@ -1,0 +1,34 @@
+// tsbox rmi: remove images.
+
+import { ErrorList, UsageError } from "../../errors.ts";
+import { bool, type FlagDef, formatHelp, parseFlags } from "../flags.ts";
+
+const FLAGS: FlagDef[] = [
+  { name: "force", short: "f", type: "bool", help: "Untag images still used by containers" },
+  { name: "help", type: "bool", help: "Print usage" },
+];
+const HELP = formatHelp("rmi [OPTIONS] IMAGE [IMAGE...]", "Remove one or more images.", [
+  "tsbox rmi busybox",
+], FLAGS);
+
+/** Entry point of `tsbox rmi`. */
+export async function main(args: string[]): Promise<number> {
+  const { flags, positionals } = parseFlags("rmi", args, FLAGS, true);
+  if (bool(flags, "help")) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!positionals.length) {
+    throw new UsageError(`"tsbox rmi" requires at least 1 argument.\nSee 'tsbox rmi --help'.`);
+  }
+  const { removeImage } = await import("../../image/store.ts");
+  const errs = new ErrorList();
+  for (const ref of positionals) {
+    errs.try(
+      `remove image ${ref}`,
+      () => console.log(removeImage(ref, bool(flags, "force")).join("\n")),
+    );
+  }
+  errs.throwIfAny("rmi");
+  return 0;
+}

@@ -1,0 +1,50 @@
+// Removing a container: undo every resource recorded for it, newest first,
+// continuing past failures and reporting them all (netavark's error list),
+// then forget the record. Used by `rm`, `run --rm` and crash cleanup.
+
+import { ErrorList } from "../errors.ts";
+import {
+  deleteContainer,
+  listResources,
+  removeResource,
+  type Resource,
+} from "../state/containers.ts";
+
+/** Undoes one kind of resource; registered by the module that creates it. */
+export type Undo = (containerId: string, r: Resource) => void | Promise<void>;
+
+const undoers = new Map<string, Undo>([
+  ["dir", (_id, r) => {
+    try {
+      Deno.removeSync(r.key, { recursive: true });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }],
+]);
+
+/** Registers how to undo resources of `kind`. */
+export function registerUndo(kind: string, fn: Undo): void {
+  undoers.set(kind, fn);
+}
+
+/** Undoes every resource of `id` (newest first), forgetting each one undone. Throws one error listing all failures. */
+export async function releaseResources(id: string, kinds?: readonly string[]): Promise<void> {
+  const errs = new ErrorList();
+  const all = listResources(id).filter((r) => !kinds || kinds.includes(r.kind)).reverse();
+  for (const r of all) {
+    const undo = undoers.get(r.kind);
+    if (!undo) continue;
+    await errs.tryAsync(`release ${r.kind} ${r.key}`, async () => {
+      await undo(id, r);
+      removeResource(id, r.kind, r.key);
+    });
+  }
+  errs.throwIfAny(`clean up container ${id.slice(0, 12)}`);
+}
+
+/** Releases everything of a stopped container and deletes its record. */
+export async function destroyContainer(id: string): Promise<void> {
+  await releaseResources(id);
+  deleteContainer(id);
+}

@@ -1,0 +1,86 @@
+// `tsbox run` in the foreground: create the container, start it, relay its
+// terminal or share our stdio, forward our signals to its first process,
+// wait, record how it ended, and remove it with --rm. The exit code is the
+// container's own (128+N when killed by signal N).
+
+import { SIGNALS } from "../../ffi/constants.ts";
+import { startContainer, type Started } from "../runtime/executor.ts";
+import { relayConsole } from "../runtime/console.ts";
+import { signalPidfd, waitPidfd } from "../runtime/process.ts";
+import { Tracer } from "../runtime/trace.ts";
+import { updateContainer } from "../state/containers.ts";
+import { now } from "../state/db.ts";
+import { createContainer } from "./create.ts";
+import type { RunOptions } from "./options.ts";
+import { destroyContainer, releaseResources } from "./remove.ts";
+
+/** Signals tsbox passes on to the container, as `docker run` does (sig-proxy). */
+const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
+
+/** Boot id of this kernel run: pids of another boot mean nothing. */
+export function bootId(): string {
+  try {
+    return Deno.readTextFileSync("/proc/sys/kernel/random/boot_id").trim();
+  } catch {
+    return "";
+  }
+}
+
+/** Start time of a process (field 22 of /proc/PID/stat), to tell a reused pid from the original. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs a container in the foreground; returns its exit code. */
+export async function runForeground(opts: RunOptions): Promise<number> {
+  const trace = new Tracer(opts.trace);
+  const c = trace.run("validate the request and record the container", () => createContainer(opts));
+  const id = c.record.id;
+  let started: Started;
+  try {
+    started = await startContainer({
+      spec: c.spec,
+      mountPoint: `${c.dir}/rootfs`,
+      rootfs: c.rootfs,
+      scratchDir: `${c.dir}/idmap`,
+      attachStdin: opts.interactive,
+      trace,
+    });
+  } catch (e) {
+    await cleanupAfter(id, opts.autoRemove, String(e instanceof Error ? e.message : e));
+    throw e;
+  }
+  updateContainer(id, {
+    status: "running",
+    pid: started.pid,
+    pidStart: processStartTime(started.pid),
+    bootId: bootId(),
+    startedAt: now(),
+  });
+  const forward = FORWARDED.map((name) => {
+    const fn = () => signalPidfd(started.pidfd, SIGNALS[name]!);
+    Deno.addSignalListener(name, fn);
+    return () => Deno.removeSignalListener(name, fn);
+  });
+  const relay = started.console !== undefined ? relayConsole(started.console) : undefined;
+  const status = await waitPidfd(started.pidfd);
+  if (relay) {
+    await relay.done;
+    relay.restore();
+  }
+  for (const off of forward) off();
+  updateContainer(id, { status: "exited", exitCode: status.code, finishedAt: now(), pid: null });
+  await cleanupAfter(id, opts.autoRemove);
+  return status.code;
+}
+
+async function cleanupAfter(id: string, remove: boolean, error?: string): Promise<void> {
+  if (error !== undefined) updateContainer(id, { error });
+  if (remove) await destroyContainer(id);
+  else await releaseResources(id, ["cgroup", "network"]);
+}

@@ -1,0 +1,307 @@
+// Builds a container's root filesystem inside the staging mount namespace
+// (staging.ts): the overlay (or a bind of --rootfs), tmpfs and bind mounts of
+// the spec, device nodes, and every mountpoint the child will need. Mounts
+// that depend on the child's own namespaces (proc, sysfs, devpts, mqueue,
+// cgroup) are left to the child; see init_plan.ts. Targets are resolved with
+// securejoin.ts. Bind mounts use the new mount API (open_tree, mount_setattr,
+// move_mount: see mount_setattr(2)) so read-only applies to every submount.
+
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  AT_RECURSIVE,
+  AT_SYMLINK_NOFOLLOW,
+  MOUNT_ATTR,
+  MOVE_MOUNT_F_EMPTY_PATH,
+  O,
+  OPEN_TREE_CLOEXEC,
+  OPEN_TREE_CLONE,
+  S_IFCHR,
+  S_IFDIR,
+} from "../../ffi/constants.ts";
+import { Errno } from "../../ffi/errno.ts";
+import { sys, sysRaw } from "../../ffi/syscall.ts";
+import { TsboxError } from "../errors.ts";
+import type { Tracer } from "../runtime/trace.ts";
+import type { DeviceNode, Mount } from "../spec/types.ts";
+import { parseMountOptions } from "./options.ts";
+import { fdPath, fileType, mkdirInRoot, type Owner, touchInRoot } from "./securejoin.ts";
+
+const MOVE_MOUNT_T_EMPTY_PATH = 0x40;
+
+/** Mount types the child mounts itself, in its own namespaces. */
+export const CHILD_MOUNT_TYPES: ReadonlySet<string> = new Set([
+  "proc",
+  "sysfs",
+  "devpts",
+  "mqueue",
+  "cgroup",
+  "cgroup2",
+]);
+
+/** Where the root filesystem comes from. */
+export type RootfsSource =
+  | { kind: "overlay"; lower: string[]; upper: string; work: string }
+  | { kind: "dir"; path: string };
+
+/** What to build. */
+export interface RootfsRequest {
+  /** Directory the root is mounted on (exists, empty). */
+  mountPoint: string;
+  source: RootfsSource;
+  mounts: readonly Mount[];
+  devices: readonly DeviceNode[];
+  readonly: boolean;
+  /** Directories to create (the working directory). */
+  ensureDirs: readonly string[];
+  /** The container's root user on the host, with --userns remap. */
+  owner?: Owner;
+  /** With --userns remap: a user namespace fd whose mapping the image layers are shown through. */
+  idmap?: { usernsFd: number; scratchDir: string };
+}
+
+const q = JSON.stringify;
+
+function makedev(major: number, minor: number): bigint {
+  const M = BigInt(major), m = BigInt(minor);
+  return (m & 0xffn) | ((M & 0xfffn) << 8n) | ((m & ~0xffn) << 12n) | ((M & ~0xfffn) << 32n);
+}
+
+function setattr(fd: number, set: number, recursive: boolean, usernsFd = 0): void {
+  const attr = new BigUint64Array([BigInt(set), 0n, 0n, BigInt(usernsFd)]);
+  sys("mount_setattr", [
+    fd,
+    "",
+    AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
+    new Uint8Array(attr.buffer),
+    32,
+  ], `fd ${fd}`);
+}
+
+/** A detached copy of the tree at `source` (recursive when asked). */
+function cloneTree(source: string, recursive: boolean): number {
+  return sys("open_tree", [
+    AT_FDCWD,
+    source,
+    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0),
+  ], q(source));
+}
+
+function attachTree(tree: number, targetFd: number, target: string): void {
+  sys(
+    "move_mount",
+    [tree, "", targetFd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH],
+    `onto ${q(target)}`,
+  );
+}
+
+/** Shows `dir` through the user namespace's id mapping at a new mountpoint under `scratch`. */
+function idmapped(
+  dir: string,
+  usernsFd: number,
+  scratch: string,
+  i: number,
+  trace: Tracer,
+): string {
+  const target = `${scratch}/${i}`;
+  Deno.mkdirSync(target, { recursive: true });
+  trace.run(`idmap ${q(dir)} at ${q(target)}`, () => {
+    const tree = cloneTree(dir, true);
+    try {
+      setattr(tree, MOUNT_ATTR.IDMAP, true, usernsFd);
+      sys("move_mount", [tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH], `onto ${q(target)}`);
+    } finally {
+      sys("close", [tree]);
+    }
+  });
+  return target;
+}
+
+function mountRoot(req: RootfsRequest, trace: Tracer): void {
+  const src = req.source;
+  if (src.kind === "overlay") {
+    const lower = req.idmap
+      ? src.lower.map((l, i) => idmapped(l, req.idmap!.usernsFd, req.idmap!.scratchDir, i, trace))
+      : src.lower;
+    // Lower layers are colon-separated: a colon or comma in a path would break the option string.
+    for (const p of [...lower, src.upper, src.work]) {
+      if (/[:,]/.test(p)) throw new TsboxError(`overlay path ${q(p)} contains ':' or ','`);
+    }
+    const data = `lowerdir=${lower.join(":")},upperdir=${src.upper},workdir=${src.work}`;
+    trace.run(
+      `mount overlay on ${q(req.mountPoint)} (${data})`,
+      () =>
+        sys(
+          "mount",
+          ["overlay", req.mountPoint, "overlay", 0, data],
+          `"overlay" on ${q(req.mountPoint)} (${data})`,
+        ),
+    );
+  } else {
+    trace.run(`bind ${q(src.path)} on ${q(req.mountPoint)}`, () => {
+      const tree = cloneTree(src.path, true);
+      try {
+        if (req.idmap) setattr(tree, MOUNT_ATTR.IDMAP, true, req.idmap.usernsFd);
+        sys(
+          "move_mount",
+          [tree, "", AT_FDCWD, req.mountPoint, MOVE_MOUNT_F_EMPTY_PATH],
+          `onto ${q(req.mountPoint)}`,
+        );
+      } finally {
+        sys("close", [tree]);
+      }
+    });
+  }
+}
+
+function bindMount(rootFd: number, m: Mount, owner: Owner | undefined, trace: Tracer): void {
+  const opts = parseMountOptions(m.options);
+  const source = m.source ?? "";
+  let isDir: boolean;
+  try {
+    isDir = Deno.statSync(source).isDirectory;
+  } catch (e) {
+    throw new TsboxError(`bind mount source ${q(source)} for ${q(m.destination)}`, { cause: e });
+  }
+  trace.run(
+    `bind ${q(source)} on ${q(m.destination)}${opts.attrs ? ` (${m.options?.join(",")})` : ""}`,
+    () => {
+      const target = isDir
+        ? mkdirInRoot(rootFd, m.destination, owner)
+        : touchInRoot(rootFd, m.destination, owner);
+      try {
+        const tree = cloneTree(source, opts.recursive);
+        try {
+          if (opts.attrs) setattr(tree, opts.attrs, true);
+          attachTree(tree, target, m.destination);
+        } finally {
+          sys("close", [tree]);
+        }
+      } finally {
+        sys("close", [target]);
+      }
+    },
+  );
+}
+
+function tmpfsMount(rootFd: number, m: Mount, owner: Owner | undefined, trace: Tracer): void {
+  const opts = parseMountOptions(m.options);
+  let data = opts.data;
+  if (owner && !/(^|,)uid=/.test(data)) {
+    data = [data, `uid=${owner.uid},gid=${owner.gid}`].filter(Boolean).join(",");
+  }
+  trace.run(`mount tmpfs on ${q(m.destination)} (${data})`, () => {
+    const target = mkdirInRoot(rootFd, m.destination, owner);
+    try {
+      sys(
+        "mount",
+        [m.source ?? "tmpfs", fdPath(target), "tmpfs", opts.flags, data || null],
+        `"tmpfs" on ${q(m.destination)}`,
+      );
+    } finally {
+      sys("close", [target]);
+    }
+  });
+}
+
+function makeDevices(
+  rootFd: number,
+  devices: readonly DeviceNode[],
+  owner: Owner | undefined,
+  trace: Tracer,
+): void {
+  trace.run(`create ${devices.length} device nodes and /dev links`, () => {
+    const dev = mkdirInRoot(rootFd, "/dev", owner);
+    try {
+      for (const d of devices) {
+        const name = d.path.replace(/^\/dev\//, "");
+        if (name.includes("/")) {
+          throw new TsboxError(
+            `device ${q(d.path)}: only devices directly under /dev are supported`,
+          );
+        }
+        const type = d.type === "b" ? 0o060000 : S_IFCHR;
+        sysRaw("unlinkat", [dev, name, 0]);
+        sys(
+          "mknodat",
+          [dev, name, type | 0o600, makedev(d.major ?? 0, d.minor ?? 0)],
+          `${q(d.path)} ${d.major}:${d.minor}`,
+        );
+        sys("fchmodat", [dev, name, d.fileMode ?? 0o666, 0], q(d.path));
+        const uid = (d.uid ?? 0) + (owner?.uid ?? 0), gid = (d.gid ?? 0) + (owner?.gid ?? 0);
+        if (uid || gid) sys("fchownat", [dev, name, uid, gid, AT_SYMLINK_NOFOLLOW], q(d.path));
+      }
+      const links: [string, string][] = [
+        ["fd", "/proc/self/fd"],
+        ["stdin", "/proc/self/fd/0"],
+        ["stdout", "/proc/self/fd/1"],
+        ["stderr", "/proc/self/fd/2"],
+        ["ptmx", "pts/ptmx"],
+      ];
+      for (const [name, target] of links) {
+        const r = sysRaw("symlinkat", [target, dev, name]);
+        if (r < 0 && r !== -Errno.EEXIST) sys("symlinkat", [target, dev, name], `/dev/${name}`);
+        if (owner) {
+          sys("fchownat", [dev, name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW], `/dev/${name}`);
+        }
+      }
+    } finally {
+      sys("close", [dev]);
+    }
+  });
+}
+
+/**
+ * Mounts the root filesystem and everything on it that the parent can make.
+ * Must run in a staging mount namespace. Returns the paths (on the host side
+ * of the staging namespace) the child mounts its own filesystems on.
+ */
+export function prepareRootfs(req: RootfsRequest, trace: Tracer): void {
+  mountRoot(req, trace);
+  const rootFd = sys("open", [req.mountPoint, O.PATH | O.DIRECTORY | O.CLOEXEC]);
+  try {
+    if (req.owner && req.source.kind === "overlay") {
+      // The root directory itself comes from the upper layer.
+      sys(
+        "fchownat",
+        [rootFd, "", req.owner.uid, req.owner.gid, AT_EMPTY_PATH],
+        "the container root",
+      );
+    }
+    let devicesMade = false;
+    for (const m of req.mounts) {
+      const type = m.type ?? (parseMountOptions(m.options).bind ? "bind" : "");
+      if (CHILD_MOUNT_TYPES.has(type)) {
+        // /sys/fs/cgroup lies inside sysfs, which the child mounts.
+        if (!m.destination.startsWith("/sys/")) {
+          closeFd(mkdirInRoot(rootFd, m.destination, req.owner));
+        }
+        continue;
+      }
+      if (type === "bind" || parseMountOptions(m.options).bind) {
+        bindMount(rootFd, m, req.owner, trace);
+      } else if (type === "tmpfs") tmpfsMount(rootFd, m, req.owner, trace);
+      else throw new TsboxError(`mount type ${q(type)} for ${q(m.destination)} is not supported`);
+      if (m.destination === "/dev" && !devicesMade) {
+        makeDevices(rootFd, req.devices, req.owner, trace);
+        devicesMade = true;
+      }
+    }
+    if (!devicesMade) makeDevices(rootFd, req.devices, req.owner, trace);
+    for (const d of req.ensureDirs) {
+      const fd = mkdirInRoot(rootFd, d, req.owner);
+      const isDir = fileType(fd) === S_IFDIR;
+      closeFd(fd);
+      if (!isDir) throw new TsboxError(`working directory ${q(d)} is not a directory`);
+    }
+    if (req.readonly) {
+      trace.run("make the root read-only", () => setattr(rootFd, MOUNT_ATTR.RDONLY, false));
+    }
+  } finally {
+    closeFd(rootFd);
+  }
+}
+
+function closeFd(fd: number): void {
+  sys("close", [fd]);
+}

@@ -1,0 +1,337 @@
+// The executor: runs a spec. It builds the root filesystem in a staging mount
+// namespace, clones the container's first process into its namespaces with
+// the syscall program compiled from the spec, lets the caller place it
+// (cgroup, network) while it waits, then releases it and reports whether
+// execve succeeded.
+//
+// Parent <-> child protocol (pipes are close-on-exec, so execve closes them):
+//
+//   parent                                   child (ffi interpreter)
+//   clone3 ───────────────────────────────▶  read(sync)          ... blocks
+//   uid_map/gid_map, cgroup, network
+//   write(sync, 1 byte) ──────────────────▶  setup steps ...
+//                       ◀──────────────────  [console] sendmsg(pty master)
+//                       ◀──────────────────  failure: {op index, -errno} on err pipe, exit
+//   read(err) == EOF  ◀─── execve closes the err pipe ─── execve
+//
+// Trace records (one per op) come on a third pipe when --trace is on.
+
+import { AF_UNIX, O, SOCK_CLOEXEC, SOCK_STREAM } from "../../ffi/constants.ts";
+import { errnoName } from "../../ffi/errno.ts";
+import {
+  decodeRecords,
+  encodeProgram,
+  ERROR_RECORD_SIZE,
+  TRACE_RECORD_SIZE,
+} from "../../ffi/program.ts";
+import { spawn } from "../../ffi/spawn.ts";
+import { sys, SyscallError, sysRaw } from "../../ffi/syscall.ts";
+import { ExitCode, TsboxError } from "../errors.ts";
+import { prepareRootfs, type RootfsSource } from "../mount/rootfs.ts";
+import { Staging } from "../mount/staging.ts";
+import type { Spec } from "../spec/types.ts";
+import { lastCap } from "./capabilities.ts";
+import { receiveFd } from "./console.ts";
+import { initSteps } from "./init_plan.ts";
+import { lower, type OpLabel } from "./lower.ts";
+import { cloneFlags, type NamespaceKind } from "./namespaces.ts";
+import { killAndReap } from "./process.ts";
+import { formatStep, type Step } from "./steps.ts";
+import { NO_TRACE, type Tracer } from "./trace.ts";
+import { hostId, userNamespaceFd, writeIdMaps } from "./userns.ts";
+
+/** What to start. */
+export interface StartRequest {
+  spec: Spec;
+  /** Directory the root filesystem is mounted on in the staging namespace. */
+  mountPoint: string;
+  rootfs: RootfsSource;
+  /** Scratch directory for id-mapped layer mounts (--userns remap). */
+  scratchDir: string;
+  /** Give the container our stdin (-i); otherwise /dev/null. Ignored with a terminal. */
+  attachStdin: boolean;
+  trace?: Tracer;
+  /** A cgroup v2 directory fd to start the child in (clone3 CLONE_INTO_CGROUP). */
+  cgroupFd?: number;
+  /** Mount cgroup2 at /sys/fs/cgroup (v2 host with a cgroup namespace). */
+  mountCgroup2?: boolean;
+  /** Runs while the child waits: place it in a cgroup (if not done by clone3), configure its network. */
+  setup?: (child: { pid: number; pidfd: number; inCgroup: boolean }) => Promise<void> | void;
+}
+
+/** A container process that has passed execve. */
+export interface Started {
+  pid: number;
+  pidfd: number;
+  /** The pty master, with a terminal. */
+  console?: number;
+}
+
+const q = JSON.stringify;
+
+function pipe(): [number, number] {
+  const p = new Int32Array(2);
+  sys("pipe2", [p, O.CLOEXEC]);
+  return [p[0]!, p[1]!];
+}
+
+function closeAll(fds: (number | undefined)[]): void {
+  for (const fd of fds) if (fd !== undefined && fd >= 0) sysRaw("close", [fd]);
+}
+
+function readAll(fd: number): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(65536);
+  for (;;) {
+    const n = sys("read", [fd, buf, buf.length]);
+    if (n <= 0) break;
+    chunks.push(buf.slice(0, n));
+  }
+  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+  let o = 0;
+  for (const c of chunks) (out.set(c, o), o += c.length);
+  return out;
+}
+
+function maskedKind(path: string): "dir" | "file" | undefined {
+  try {
+    return Deno.statSync(path).isDirectory ? "dir" : "file";
+  } catch {
+    return undefined;
+  }
+}
+
+/** The error for a failed op of the child, with the exit code Docker would give. */
+export function childError(
+  steps: readonly Step[],
+  labels: readonly OpLabel[],
+  index: number,
+  result: number,
+): TsboxError {
+  const label = labels[index];
+  if (!label) return new TsboxError(`container init failed at op ${index} with ${result}`);
+  const step = steps[label.step]!;
+  const errno = result < 0 ? -result : 0;
+  if (step.op === "exec") {
+    const name = step.argv[0] ?? "";
+    const searched = step.candidates.length > 1 || !name.includes("/");
+    if (errnoName(errno) === "ENOENT" || errnoName(errno) === "ENOTDIR") {
+      return new TsboxError(
+        searched
+          ? `exec ${q(name)}: executable file not found in $PATH`
+          : `exec ${q(name)}: no such file or directory`,
+        { exitCode: ExitCode.NOT_FOUND },
+      );
+    }
+    return new TsboxError(`exec ${q(name)}`, {
+      cause: new SyscallError("execve", errno, q(step.candidates.at(-1))),
+      exitCode: ExitCode.CANNOT_EXECUTE,
+    });
+  }
+  if (errno === 0) {
+    return new TsboxError(
+      `container init: ${formatStep(step)}: ${label.syscall} returned ${result}`,
+    );
+  }
+  return new TsboxError("container init", {
+    cause: new SyscallError(label.syscall, errno, label.detail),
+  });
+}
+
+/**
+ * Starts the container described by `req.spec` and returns once its first
+ * process has called execve. Requires root.
+ */
+export async function startContainer(req: StartRequest): Promise<Started> {
+  const trace = req.trace ?? NO_TRACE;
+  const spec = req.spec;
+  const proc = spec.process!;
+  const nsList = spec.linux?.namespaces ?? [];
+  const created = new Set<NamespaceKind["oci"]>(nsList.filter((n) => !n.path).map((n) => n.type));
+  const unshareAfterSync: NamespaceKind["oci"][] = created.has("cgroup") ? ["cgroup"] : [];
+  const cloned = [...created].filter((n) => n !== "cgroup");
+  const userns = created.has("user");
+  const uidMap = spec.linux?.uidMappings ?? [];
+  const gidMap = spec.linux?.gidMappings ?? [];
+  const owner = userns ? { uid: hostId(uidMap, 0) ?? 0, gid: hostId(gidMap, 0) ?? 0 } : undefined;
+
+  const fds: (number | undefined)[] = [];
+  const join: { namespace: NamespaceKind["oci"]; fd: number; path: string }[] = [];
+  let idmapFd: number | undefined;
+  let child: { pid: number; pidfd: number; inCgroup: boolean } | undefined;
+  try {
+    for (const n of nsList.filter((n) => n.path)) {
+      const fd = sys("open", [n.path!, O.RDONLY | O.CLOEXEC], `${n.type} namespace ${q(n.path)}`);
+      fds.push(fd);
+      join.push({ namespace: n.type, fd, path: n.path! });
+    }
+    const [syncR, syncW] = pipe();
+    const [errR, errW] = pipe();
+    fds.push(syncR, syncW, errR, errW);
+    const [traceR, traceW] = trace.enabled ? pipe() : [-1, -1];
+    fds.push(traceR, traceW);
+    let consoleSock: [number, number] | undefined;
+    let slotFd: number | undefined;
+    let stdinNull: number | undefined;
+    if (proc.terminal) {
+      const sp = new Int32Array(2);
+      sys("socketpair", [AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp]);
+      consoleSock = [sp[0]!, sp[1]!];
+      slotFd = sys("open", ["/dev/null", O.RDONLY | O.CLOEXEC]);
+      fds.push(...consoleSock, slotFd);
+    } else if (!req.attachStdin) {
+      stdinNull = sys("open", ["/dev/null", O.RDONLY | O.CLOEXEC]);
+      fds.push(stdinNull);
+    }
+    if (userns && (req.rootfs.kind === "overlay" || req.rootfs.kind === "dir")) {
+      idmapFd = trace.run(
+        "create a user namespace for id-mapped layers",
+        () => userNamespaceFd(uidMap, gidMap),
+      );
+    }
+    const envPath = (proc.env ?? []).find((e) => e.startsWith("PATH="))?.slice(5);
+    const steps = initSteps(spec, {
+      syncFd: syncR,
+      syncWriteFd: syncW,
+      rootfs: req.mountPoint,
+      created,
+      unshareAfterSync,
+      join,
+      ...(consoleSock
+        ? {
+          console: {
+            socketFd: consoleSock[1],
+            slotFd: slotFd!,
+            rows: proc.consoleSize?.height ?? 24,
+            cols: proc.consoleSize?.width ?? 80,
+          },
+        }
+        : {}),
+      ...(stdinNull !== undefined ? { stdinNull } : {}),
+      mountCgroup2: req.mountCgroup2 ?? false,
+      lastCap: lastCap(),
+      maskedKind,
+      searchPath: (envPath ?? "").split(":").filter(Boolean),
+    });
+    const { builder, labels } = lower(steps);
+    const program = encodeProgram(builder.ops, errW, traceW);
+
+    const staging = Staging.enter(trace);
+    try {
+      prepareRootfs({
+        mountPoint: req.mountPoint,
+        source: req.rootfs,
+        mounts: spec.mounts ?? [],
+        devices: spec.linux?.devices ?? [],
+        readonly: spec.root?.readonly ?? false,
+        ensureDirs: [proc.cwd || "/"],
+        ...(owner ? { owner } : {}),
+        ...(idmapFd !== undefined
+          ? { idmap: { usernsFd: idmapFd, scratchDir: req.scratchDir } }
+          : {}),
+      }, trace);
+      trace.mark("clone");
+      child = trace.run(`clone3 into new ${cloned.join(",") || "no"} namespaces`, () =>
+        spawn({
+          program,
+          flags: cloneFlags(cloned),
+          ...(req.cgroupFd !== undefined ? { cgroupFd: req.cgroupFd } : {}),
+        }));
+    } finally {
+      staging.leave();
+    }
+    closeAll([
+      syncR,
+      errW,
+      traceW,
+      consoleSock?.[1],
+      slotFd,
+      stdinNull,
+      ...join.map((j) => j.fd),
+      idmapFd,
+    ]);
+    fds.length = 0;
+    fds.push(syncW, errR, traceR, consoleSock?.[0]);
+    idmapFd = undefined;
+
+    if (userns) {
+      trace.run(
+        `write uid_map and gid_map of ${child.pid}`,
+        () => writeIdMaps(child!.pid, uidMap, gidMap),
+      );
+    }
+    if (req.setup) await req.setup(child);
+    trace.run(
+      "release the child (sync pipe)",
+      () => sys("write", [syncW, new Uint8Array([1]), 1], "sync pipe"),
+    );
+    const released = trace.enabled ? (trace.sync(), trace.marks.get("clone")) : undefined;
+    let consoleFd: number | undefined;
+    if (consoleSock) consoleFd = receiveFd(consoleSock[0]);
+    const errBytes = readAll(errR);
+    trace.mark("execve");
+    if (trace.enabled) {
+      printChildTrace(trace, steps, labels, readAll(traceR), errBytes.length === 0, released);
+    }
+    const failure = decodeRecords(errBytes, ERROR_RECORD_SIZE).find((r) => r.index !== 0xffffffff);
+    if (failure) {
+      closeAll([consoleFd]);
+      throw childError(steps, labels, failure.index, failure.result);
+    }
+    const started: Started = {
+      pid: child.pid,
+      pidfd: child.pidfd,
+      ...(consoleFd !== undefined ? { console: consoleFd } : {}),
+    };
+    child = undefined;
+    return started;
+  } finally {
+    closeAll([...fds, idmapFd]);
+    if (child) {
+      killAndReap(child.pidfd);
+      sysRaw("close", [child.pidfd]);
+    }
+  }
+}
+
+function printChildTrace(
+  trace: Tracer,
+  steps: readonly Step[],
+  labels: readonly OpLabel[],
+  bytes: Uint8Array,
+  execOk: boolean,
+  _since: bigint | undefined,
+): void {
+  const recs = decodeRecords(bytes, TRACE_RECORD_SIZE);
+  let i = 0;
+  while (i < recs.length) {
+    const step = labels[recs[i]!.index]?.step ?? -1;
+    let j = i;
+    while (j + 1 < recs.length && labels[recs[j + 1]!.index]?.step === step) j++;
+    const last = recs[j]!;
+    const n = j - i + 1;
+    const res = last.result < 0 && last.result >= -4095
+      ? errnoName(-last.result)
+      : String(last.result);
+    trace.line(
+      "child",
+      `${steps[step] ? formatStep(steps[step]!) : "?"}${n > 1 ? ` [${n} syscalls]` : ""}`,
+      last.timeNs,
+      res,
+    );
+    i = j + 1;
+  }
+  if (execOk) {
+    const exec = steps.at(-1);
+    trace.line(
+      "child",
+      exec ? formatStep(exec) : "execve",
+      trace.marks.get("execve"),
+      "0 (err pipe closed)",
+    );
+    const c = trace.marks.get("clone"), e = trace.marks.get("execve");
+    if (c !== undefined && e !== undefined) {
+      trace.line("parent", `clone-to-execve ${(Number(e - c) / 1e6).toFixed(3)} ms`);
+    }
+  }
+}

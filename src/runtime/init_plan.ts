@@ -1,0 +1,211 @@
+// Compiles a spec into the Steps the container's first process runs between
+// clone and execve. The order follows the kernel's rules:
+//  - wait for the parent first: it writes uid_map/gid_map, places the child
+//    in its cgroup and configures its network meanwhile;
+//  - the cgroup namespace is unshared after the cgroup placement, so the
+//    container's cgroup is its root (cgroup_namespaces(7));
+//  - proc, sysfs, devpts, mqueue and cgroup2 are mounted by the child because
+//    they reflect the namespaces of the mounter;
+//  - masked and read-only paths after /proc and /sys exist, then pivot_root;
+//  - the bounding set is dropped while CAP_SETPCAP is still held, uid/gid
+//    change with PR_SET_KEEPCAPS so capset can then set the final sets
+//    (capabilities(7) "Effect of user ID changes on capabilities");
+//  - signals are reset and unblocked last, just before execve.
+
+import { MOUNT_ATTR, MS } from "../../ffi/constants.ts";
+import type { Spec } from "../spec/types.ts";
+import { parseMountOptions } from "../mount/options.ts";
+import { capMask, capNumber } from "./capabilities.ts";
+import type { NamespaceKind } from "./namespaces.ts";
+import { rlimitNumber, type Step } from "./steps.ts";
+
+/** Facts the plan needs beyond the spec. */
+export interface InitContext {
+  /** Read end of the sync pipe. */
+  syncFd: number;
+  /** Its write end, which the child closes. */
+  syncWriteFd: number;
+  /** The rootfs mountpoint, as the child sees it before pivot_root. */
+  rootfs: string;
+  /** Namespaces the child has been created in (by clone). */
+  created: ReadonlySet<NamespaceKind["oci"]>;
+  /** Namespaces the child unshares after the parent's setup. */
+  unshareAfterSync: NamespaceKind["oci"][];
+  /** Namespaces the child joins (fds open in the parent before clone). */
+  join: { namespace: NamespaceKind["oci"]; fd: number; path: string }[];
+  /** With a terminal: where to send the pty master. */
+  console?: { socketFd: number; slotFd: number; rows: number; cols: number };
+  /** An fd of /dev/null to use as stdin (no -i). */
+  stdinNull?: number;
+  /** Mount cgroup2 on /sys/fs/cgroup (a v2 host with a cgroup namespace). */
+  mountCgroup2: boolean;
+  /** Highest capability number of this kernel. */
+  lastCap: number;
+  /** Is this masked path a directory on this host (undefined: absent, skipped)? */
+  maskedKind: (path: string) => "dir" | "file" | undefined;
+  /** PATH directories for a bare command name. */
+  searchPath: string[];
+  /** The parent's fds a container keeps (OCI --preserve-fds), from fd 3. */
+  preserveFds?: number;
+}
+
+/** The command's candidate paths: itself if it has a slash, else each PATH entry. */
+export function execCandidates(cmd: string, path: readonly string[]): string[] {
+  if (cmd.includes("/")) return [cmd];
+  const dirs = path.length
+    ? path
+    : ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+  return dirs.map((d) => `${d.replace(/\/+$/, "") || ""}/${cmd}`);
+}
+
+/** The Step list for `spec`. */
+export function initSteps(spec: Spec, ctx: InitContext): Step[] {
+  const proc = spec.process;
+  if (!proc) throw new Error("spec has no process");
+  const steps: Step[] = [{ op: "wait-parent", fd: ctx.syncFd, writeEnd: ctx.syncWriteFd }];
+  for (const j of ctx.join) {
+    steps.push({ op: "setns", fd: j.fd, namespace: j.namespace, path: j.path });
+  }
+  if (ctx.unshareAfterSync.length) steps.push({ op: "unshare", namespaces: ctx.unshareAfterSync });
+  const hasUts = ctx.created.has("uts") || ctx.join.some((j) => j.namespace === "uts");
+  if (spec.hostname && hasUts) steps.push({ op: "sethostname", name: spec.hostname });
+  if (spec.domainname && hasUts) steps.push({ op: "setdomainname", name: spec.domainname });
+  if (ctx.created.has("network")) steps.push({ op: "link-up", name: "lo" });
+
+  const root = ctx.rootfs;
+  const at = (dest: string) => `${root}${dest}`;
+  if (ctx.created.has("user")) {
+    // The root was mounted in the staging namespace, so in a new user
+    // namespace it is locked (MNT_LOCKED) and pivot_root refuses it (EINVAL).
+    // A bind of it made here is ours. See pivot_root(2), mount_namespaces(7).
+    steps.push({
+      op: "mount",
+      source: root,
+      target: root,
+      fstype: null,
+      flags: MS.BIND | MS.REC,
+      data: null,
+    });
+  }
+  for (const m of spec.mounts ?? []) {
+    const type = m.type ?? "";
+    const o = parseMountOptions(m.options);
+    if (type === "proc" || type === "sysfs" || type === "mqueue" || type === "devpts") {
+      steps.push({
+        op: "mount",
+        source: m.source ?? type,
+        target: at(m.destination),
+        fstype: type,
+        flags: o.flags,
+        data: o.data || null,
+      });
+    } else if ((type === "cgroup" || type === "cgroup2") && ctx.mountCgroup2) {
+      steps.push({
+        op: "mount",
+        source: "cgroup2",
+        target: at(m.destination),
+        fstype: "cgroup2",
+        flags: o.flags,
+        data: null,
+      });
+    }
+  }
+  for (const p of spec.linux?.maskedPaths ?? []) {
+    const kind = ctx.maskedKind(p);
+    if (kind === "dir") {
+      steps.push({
+        op: "mount",
+        source: "tmpfs",
+        target: at(p),
+        fstype: "tmpfs",
+        flags: MS.RDONLY,
+        data: null,
+        optional: true,
+      });
+    } else if (kind === "file") {
+      steps.push({
+        op: "mount",
+        source: at("/dev/null"),
+        target: at(p),
+        fstype: null,
+        flags: MS.BIND,
+        data: null,
+        optional: true,
+      });
+    }
+  }
+  for (const p of spec.linux?.readonlyPaths ?? []) {
+    steps.push({
+      op: "mount",
+      source: at(p),
+      target: at(p),
+      fstype: null,
+      flags: MS.BIND | MS.REC,
+      data: null,
+      optional: true,
+    });
+    steps.push({
+      op: "setattr",
+      path: at(p),
+      set: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC,
+      clear: 0,
+      recursive: true,
+      optional: true,
+    });
+  }
+  steps.push({ op: "pivot-root", root });
+
+  for (const r of proc.rlimits ?? []) {
+    const res = rlimitNumber(r.type);
+    if (res === undefined) throw new Error(`unknown rlimit ${r.type}`);
+    steps.push({
+      op: "rlimit",
+      resource: res,
+      name: r.type,
+      soft: BigInt(r.soft),
+      hard: BigInt(r.hard),
+    });
+  }
+
+  const caps = proc.capabilities ?? {};
+  const bounding = capMask(caps.bounding ?? []);
+  const drop: number[] = [];
+  for (let c = 0; c <= ctx.lastCap; c++) if (!((bounding >> BigInt(c)) & 1n)) drop.push(c);
+  if (drop.length) steps.push({ op: "drop-bounding", caps: drop });
+  if (proc.noNewPrivileges) steps.push({ op: "no-new-privs" });
+
+  const user = proc.user;
+  const nonRoot = user.uid !== 0;
+  if (nonRoot) steps.push({ op: "keep-caps", on: true });
+  steps.push({ op: "setgroups", gids: user.additionalGids ?? [] });
+  steps.push({ op: "setresgid", gid: user.gid });
+  steps.push({ op: "setresuid", uid: user.uid });
+  if (nonRoot) steps.push({ op: "keep-caps", on: false });
+  steps.push({
+    op: "capset",
+    effective: capMask(caps.effective ?? []),
+    permitted: capMask(caps.permitted ?? []),
+    inheritable: capMask(caps.inheritable ?? []),
+  });
+  steps.push({ op: "clear-ambient" });
+  const ambient = (caps.ambient ?? []).map(capNumber).filter((c): c is number => c !== undefined);
+  if (ambient.length) steps.push({ op: "raise-ambient", caps: ambient });
+
+  steps.push({ op: "chdir", path: proc.cwd || "/" });
+  if (ctx.console) {
+    steps.push({ op: "console", ...ctx.console });
+  } else if (ctx.stdinNull !== undefined) {
+    steps.push({ op: "dup2", from: ctx.stdinNull, to: 0 });
+  }
+  steps.push({ op: "cloexec-from", from: 3 + (ctx.preserveFds ?? 0) });
+  steps.push({ op: "umask", mask: proc.user.umask ?? proc.umask ?? 0o022 });
+  steps.push({ op: "reset-signals" });
+  const env = proc.env ?? [];
+  steps.push({
+    op: "exec",
+    candidates: execCandidates(proc.args[0] ?? "", ctx.searchPath),
+    argv: proc.args,
+    env,
+  });
+  return steps;
+}

@@ -1,0 +1,181 @@
+// The steps a container's first process takes between clone and execve, as
+// data. src/runtime/init_plan.ts compiles a spec into a Step list; lower.ts
+// turns it into a syscall program for the interpreter in ffi/; `--trace` and
+// `--dry-run` print it with formatStep. Nothing here touches the kernel.
+
+import { flagNames, MOUNT_ATTR, mountFlagNames } from "../../ffi/constants.ts";
+import { capNames } from "./capabilities.ts";
+import type { NamespaceKind } from "./namespaces.ts";
+
+/** One step of the container's init, before execve. */
+export type Step =
+  /**
+   * Close our copy of the sync pipe's write end (so the parent's death reads
+   * as EOF), then block until the parent writes one byte (it sets up maps,
+   * cgroup, network meanwhile).
+   */
+  | { op: "wait-parent"; fd: number; writeEnd: number }
+  /** Tell the parent a named point was reached (a record on the error pipe). */
+  | { op: "notify"; fd: number; point: number; name: string }
+  /** Create namespaces that must be created after the parent's setup (cgroup). */
+  | { op: "unshare"; namespaces: NamespaceKind["oci"][] }
+  /** Join an existing namespace (its path was opened by the parent). */
+  | { op: "setns"; fd: number; namespace: NamespaceKind["oci"]; path: string }
+  | { op: "sethostname"; name: string }
+  | { op: "setdomainname"; name: string }
+  | {
+    op: "mount";
+    source: string | null;
+    target: string;
+    fstype: string | null;
+    flags: number;
+    data: string | null;
+    /** A missing target is skipped (masked paths absent on this kernel). */
+    optional?: boolean;
+  }
+  /** mount_setattr(2): change mount attributes (read-only) without repeating locked flags. */
+  | {
+    op: "setattr";
+    path: string;
+    set: number;
+    clear: number;
+    recursive: boolean;
+    optional?: boolean;
+  }
+  /** pivot_root into `root`, then detach the old root. */
+  | { op: "pivot-root"; root: string }
+  | { op: "chdir"; path: string }
+  /** Bring a network interface up (lo of a new network namespace). */
+  | { op: "link-up"; name: string }
+  | { op: "rlimit"; resource: number; name: string; soft: bigint; hard: bigint }
+  /** Drop these capability numbers from the bounding set. */
+  | { op: "drop-bounding"; caps: number[] }
+  | { op: "clear-ambient" }
+  | { op: "raise-ambient"; caps: number[] }
+  | { op: "no-new-privs" }
+  | { op: "keep-caps"; on: boolean }
+  | { op: "setgroups"; gids: number[] }
+  | { op: "setresgid"; gid: number }
+  | { op: "setresuid"; uid: number }
+  | { op: "capset"; effective: bigint; permitted: bigint; inheritable: bigint }
+  /**
+   * Open a pseudo-terminal in the container's devpts, make its slave the
+   * controlling terminal and stdio, and send the master to the parent over
+   * `socketFd` (SCM_RIGHTS), parking it at fd `slotFd` first.
+   */
+  | { op: "console"; socketFd: number; slotFd: number; rows: number; cols: number }
+  | { op: "setsid" }
+  | { op: "dup2"; from: number; to: number }
+  /** Mark every fd from `from` up close-on-exec. */
+  | { op: "cloexec-from"; from: number }
+  /** Default every signal handler and unblock all signals (blocked since clone). */
+  | { op: "reset-signals" }
+  | { op: "umask"; mask: number }
+  /** Try each candidate path in turn; the errno of the last one is reported. */
+  | { op: "exec"; candidates: string[]; argv: string[]; env: string[] };
+
+const RLIMIT_NAMES = [
+  "RLIMIT_CPU",
+  "RLIMIT_FSIZE",
+  "RLIMIT_DATA",
+  "RLIMIT_STACK",
+  "RLIMIT_CORE",
+  "RLIMIT_RSS",
+  "RLIMIT_NPROC",
+  "RLIMIT_NOFILE",
+  "RLIMIT_MEMLOCK",
+  "RLIMIT_AS",
+  "RLIMIT_LOCKS",
+  "RLIMIT_SIGPENDING",
+  "RLIMIT_MSGQUEUE",
+  "RLIMIT_NICE",
+  "RLIMIT_RTPRIO",
+  "RLIMIT_RTTIME",
+] as const;
+
+/** The resource number of "RLIMIT_NOFILE" (or "nofile"); undefined if unknown. */
+export function rlimitNumber(name: string): number | undefined {
+  const full = name.toUpperCase().startsWith("RLIMIT_")
+    ? name.toUpperCase()
+    : `RLIMIT_${name.toUpperCase()}`;
+  const i = (RLIMIT_NAMES as readonly string[]).indexOf(full);
+  return i < 0 ? undefined : i;
+}
+
+const q = JSON.stringify;
+const limit = (v: bigint) => (v === 0xffffffffffffffffn ? "unlimited" : String(v));
+const caps = (nums: number[]) =>
+  nums.length > 6
+    ? `${nums.length} capabilities`
+    : capNames(nums.reduce((m, c) => m | (1n << BigInt(c)), 0n)).join(",");
+const mask = (m: bigint) => `0x${m.toString(16)}`;
+
+/** A one-line description of a step, as `--trace` prints it. */
+export function formatStep(s: Step): string {
+  switch (s.op) {
+    case "wait-parent":
+      return `close fd ${s.writeEnd}, wait for the parent on fd ${s.fd}`;
+    case "notify":
+      return `notify the parent: ${s.name}`;
+    case "unshare":
+      return `unshare ${s.namespaces.join(",")} namespace`;
+    case "setns":
+      return `join ${s.namespace} namespace ${s.path}`;
+    case "sethostname":
+      return `sethostname ${q(s.name)}`;
+    case "setdomainname":
+      return `setdomainname ${q(s.name)}`;
+    case "mount":
+      return `mount ${q(s.source ?? "none")} on ${q(s.target)}${
+        s.fstype ? ` type ${s.fstype}` : ""
+      } (${mountFlagNames(s.flags)}${s.data ? `, ${s.data}` : ""})${
+        s.optional ? " if present" : ""
+      }`;
+    case "setattr":
+      return `mount_setattr ${q(s.path)} set ${flagNames(s.set, MOUNT_ATTR, "MOUNT_ATTR_")}${
+        s.recursive ? " recursively" : ""
+      }`;
+    case "pivot-root":
+      return `pivot_root into ${q(s.root)} and detach the old root`;
+    case "chdir":
+      return `chdir ${q(s.path)}`;
+    case "link-up":
+      return `bring up ${s.name}`;
+    case "rlimit":
+      return `setrlimit ${s.name} soft=${limit(s.soft)} hard=${limit(s.hard)}`;
+    case "drop-bounding":
+      return `drop ${caps(s.caps)} from the bounding set`;
+    case "clear-ambient":
+      return "clear the ambient capability set";
+    case "raise-ambient":
+      return `raise ambient ${caps(s.caps)}`;
+    case "no-new-privs":
+      return "set no_new_privs";
+    case "keep-caps":
+      return `set keepcaps ${s.on ? "on" : "off"}`;
+    case "setgroups":
+      return `setgroups [${s.gids.join(",")}]`;
+    case "setresgid":
+      return `setresgid ${s.gid}`;
+    case "setresuid":
+      return `setresuid ${s.uid}`;
+    case "capset":
+      return `capset effective=${mask(s.effective)} permitted=${mask(s.permitted)} inheritable=${
+        mask(s.inheritable)
+      }`;
+    case "console":
+      return `open a console ${s.cols}x${s.rows} in /dev/pts and send its master on fd ${s.socketFd}`;
+    case "setsid":
+      return "setsid";
+    case "dup2":
+      return `dup2 ${s.from} -> ${s.to}`;
+    case "cloexec-from":
+      return `mark fds >= ${s.from} close-on-exec`;
+    case "reset-signals":
+      return "reset signal handlers and unblock signals";
+    case "umask":
+      return `umask ${s.mask.toString(8).padStart(4, "0")}`;
+    case "exec":
+      return `execve ${q(s.candidates.length === 1 ? s.candidates[0] : s.argv[0])} ${q(s.argv)}`;
+  }
+}

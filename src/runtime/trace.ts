@@ -1,0 +1,63 @@
+// `tsbox run --trace`: every step tsbox takes, in order, with its duration,
+// on stderr. Parent steps are timed here; the child's steps come back as
+// records from the interpreter (CLOCK_MONOTONIC, the same clock as here).
+
+import { sys } from "../../ffi/syscall.ts";
+
+const ts = new BigInt64Array(2);
+/** CLOCK_MONOTONIC in nanoseconds (the clock the interpreter's trace records use). */
+export function monotonicNs(): bigint {
+  sys("clock_gettime", [1, ts]);
+  return ts[0]! * 1_000_000_000n + ts[1]!;
+}
+
+/** Receives trace lines; a disabled tracer costs one branch per step. */
+export class Tracer {
+  readonly enabled: boolean;
+  readonly start: bigint;
+  #last: bigint;
+  readonly #write: (line: string) => void;
+  /** Named points (e.g. "clone", "execve") and their times, for benchmarks. */
+  readonly marks = new Map<string, bigint>();
+
+  constructor(enabled: boolean, write: (line: string) => void = (l) => console.error(l)) {
+    this.enabled = enabled;
+    this.start = enabled ? monotonicNs() : 0n;
+    this.#last = this.start;
+    this.#write = write;
+  }
+
+  /** Records a named point in time. */
+  mark(name: string, at?: bigint): void {
+    if (this.enabled) this.marks.set(name, at ?? monotonicNs());
+  }
+
+  /** Prints one finished step that ended at `end` (default now). */
+  line(who: "parent" | "child", text: string, end?: bigint, result?: string): void {
+    if (!this.enabled) return;
+    const t = end ?? monotonicNs();
+    const ms = (n: bigint) => (Number(n) / 1e6).toFixed(3);
+    this.#write(
+      `trace ${ms(t - this.start).padStart(8)} ms  +${ms(t - this.#last).padStart(7)}  ${
+        who.padEnd(6)
+      } ${text}${result === undefined ? "" : ` = ${result}`}`,
+    );
+    this.#last = t;
+  }
+
+  /** Runs `fn` as a parent step named `text`. */
+  run<T>(text: string, fn: () => T): T {
+    if (!this.enabled) return fn();
+    const r = fn();
+    this.line("parent", text);
+    return r;
+  }
+
+  /** Resets the "since last" clock (before a wait that is not a step). */
+  sync(at?: bigint): void {
+    if (this.enabled) this.#last = at ?? monotonicNs();
+  }
+}
+
+/** A tracer that prints nothing. */
+export const NO_TRACE: Tracer = new Tracer(false);

@@ -1,0 +1,370 @@
+// Turns `tsbox run` options and an image config into an OCI runtime spec,
+// validating everything first: a bad flag is a UsageError (exit 125) before
+// any kernel object exists. Docker's behaviour is the reference (moby
+// daemon/oci_linux.go): default capabilities, masked paths, /etc files bound
+// from the container's directory, rlimits.
+
+import { UsageError } from "../errors.ts";
+import type { RunOptions } from "../container/options.ts";
+import { CAPABILITIES, lastCap, normalizeCap } from "../runtime/capabilities.ts";
+import { rlimitNumber } from "../runtime/steps.ts";
+import {
+  DEFAULT_CAPABILITIES,
+  DEFAULT_PATH,
+  defaultDevices,
+  defaultMounts,
+  MASKED_PATHS,
+  READONLY_PATHS,
+} from "./defaults.ts";
+import type { IdMapping, Mount, Namespace, Rlimit, Spec } from "./types.ts";
+import { OCI_VERSION } from "./types.ts";
+import { resolveUser } from "./user.ts";
+
+/** An image's runtime config (the `config` object of an OCI image config). */
+export interface ImageConfig {
+  Env?: string[];
+  Cmd?: string[];
+  Entrypoint?: string[];
+  WorkingDir?: string;
+  User?: string;
+  ExposedPorts?: Record<string, Record<string, never>>;
+  Labels?: Record<string, string>;
+}
+
+/** Facts from outside the options that the spec depends on. */
+export interface SpecContext {
+  image: ImageConfig;
+  hostname: string;
+  /** The image's /etc/passwd and /etc/group ("" when absent). */
+  passwd: string;
+  group: string;
+  /** Files bound over /etc/hostname, /etc/hosts, /etc/resolv.conf. */
+  etcFiles: { hostname: string; hosts: string; resolvConf: string };
+  /** Contents of --env-file files, in order. */
+  envFileTexts: string[];
+  /** The host's limits: [soft, hard] by RLIMIT name. */
+  hostLimits: Record<string, [bigint, bigint]>;
+  /** Whether tsbox holds CAP_SYS_RESOURCE (may raise hard limits). */
+  canRaiseLimits: boolean;
+  /** uid/gid mappings for --userns remap. */
+  remap?: { uid: IdMapping[]; gid: IdMapping[] };
+  /** Host device nodes for --privileged. */
+  hostDevices?: () => NonNullable<Spec["linux"]>["devices"];
+}
+
+const UNLIMITED = 0xffffffffffffffffn;
+
+/** Parses an env file (KEY=VALUE lines; a bare KEY is skipped like Docker does when unset). */
+export function parseEnvFile(text: string): string[] {
+  return text.split("\n").map((l) => l.replace(/\r$/, "")).filter((l) =>
+    l.trim() && !l.trimStart().startsWith("#")
+  ).flatMap(
+    (l) => {
+      if (l.includes("=")) return [l.trimStart()];
+      const v = Deno.env.get(l.trim());
+      return v === undefined ? [] : [`${l.trim()}=${v}`];
+    },
+  );
+}
+
+/** Merges env lists: later entries replace earlier ones with the same name. */
+export function mergeEnv(...lists: string[][]): string[] {
+  const out = new Map<string, string>();
+  for (const l of lists) {
+    for (const e of l) {
+      const eq = e.indexOf("=");
+      const key = eq < 0 ? e : e.slice(0, eq);
+      if (!key) throw new UsageError(`invalid environment variable: ${JSON.stringify(e)}`);
+      if (eq < 0) {
+        // "-e NAME" passes the caller's value, as Docker does.
+        const v = Deno.env.get(key);
+        if (v !== undefined) out.set(key, `${key}=${v}`);
+      } else out.set(key, e);
+    }
+  }
+  return [...out.values()];
+}
+
+/** The capability set after --cap-add/--cap-drop/--privileged. */
+export function capabilitySet(
+  add: readonly string[],
+  drop: readonly string[],
+  privileged: boolean,
+): string[] {
+  const norm = (list: readonly string[], flag: string) =>
+    list.map((c) => {
+      const n = normalizeCap(c);
+      if (!n) throw new UsageError(`invalid capability for ${flag}: ${JSON.stringify(c)}`);
+      return n;
+    });
+  const adds = norm(add, "--cap-add"), drops = norm(drop, "--cap-drop");
+  const all = CAPABILITIES.slice(0, lastCap() + 1) as readonly string[];
+  if (privileged) return [...all];
+  let set = drops.includes("ALL") ? [] : [...DEFAULT_CAPABILITIES];
+  if (adds.includes("ALL")) set = [...all];
+  set = set.filter((c) => !drops.includes(c));
+  for (const a of adds) if (a !== "ALL" && !set.includes(a)) set.push(a);
+  return set;
+}
+
+/** Parses `--ulimit name=soft[:hard]` and checks it against the host's limits. */
+export function parseUlimit(
+  u: string,
+  ctx: Pick<SpecContext, "hostLimits" | "canRaiseLimits">,
+): Rlimit {
+  const m = u.match(/^([a-z]+)=(-?\d+|unlimited)(?::(-?\d+|unlimited))?$/);
+  if (!m) throw new UsageError(`invalid ulimit ${JSON.stringify(u)}: expected NAME=SOFT[:HARD]`);
+  const type = `RLIMIT_${m[1]!.toUpperCase()}`;
+  if (rlimitNumber(type) === undefined) {
+    throw new UsageError(`invalid ulimit ${JSON.stringify(u)}: unknown limit ${m[1]}`);
+  }
+  const val = (s: string) => (s === "unlimited" || s === "-1" ? UNLIMITED : BigInt(s));
+  const soft = val(m[2]!), hard = val(m[3] ?? m[2]!);
+  if (soft > hard) {
+    throw new UsageError(
+      `invalid ulimit ${JSON.stringify(u)}: soft limit ${soft} exceeds hard limit ${hard}`,
+    );
+  }
+  const host = ctx.hostLimits[type];
+  if (host && hard > host[1] && !ctx.canRaiseLimits) {
+    const show = (v: bigint) => (v === UNLIMITED ? "unlimited" : String(v));
+    throw new UsageError(
+      `ulimit ${m[1]}: hard limit ${show(hard)} exceeds the host's hard limit ${
+        show(host[1])
+      } (raising it needs CAP_SYS_RESOURCE, which tsbox does not have here)`,
+    );
+  }
+  return { type, soft: Number(soft), hard: Number(hard) };
+}
+
+/** Parses `-v HOST:CONTAINER[:ro|rw]` into a bind mount. */
+export function parseVolume(v: string): Mount {
+  const parts = v.split(":");
+  if (parts.length < 2 || parts.length > 3) {
+    throw new UsageError(
+      `invalid volume ${JSON.stringify(v)}: expected HOST-DIR:CONTAINER-DIR[:ro|rw]`,
+    );
+  }
+  const [src, dst, mode = "rw"] = parts as [string, string, string?];
+  if (!src.startsWith("/")) {
+    throw new UsageError(`invalid volume ${JSON.stringify(v)}: the host path must be absolute`);
+  }
+  if (!dst.startsWith("/")) {
+    throw new UsageError(
+      `invalid volume ${JSON.stringify(v)}: the container path must be absolute`,
+    );
+  }
+  if (dst === "/") {
+    throw new UsageError(
+      `invalid volume ${JSON.stringify(v)}: cannot mount over the container's root`,
+    );
+  }
+  const opts = mode.split(",");
+  for (const o of opts) {
+    if (!["ro", "rw", "z", "Z", "rprivate", "private", "rslave", "slave", "nocopy"].includes(o)) {
+      throw new UsageError(
+        `invalid volume ${JSON.stringify(v)}: unknown option ${JSON.stringify(o)}`,
+      );
+    }
+  }
+  return {
+    destination: dst.replace(/\/+$/, ""),
+    type: "bind",
+    source: src,
+    options: ["rbind", opts.includes("ro") ? "ro" : "rw", "rprivate"],
+  };
+}
+
+/** Parses `--tmpfs /path[:opts]`. */
+export function parseTmpfs(t: string): Mount {
+  const i = t.indexOf(":");
+  const dst = i < 0 ? t : t.slice(0, i);
+  if (!dst.startsWith("/")) {
+    throw new UsageError(`invalid tmpfs ${JSON.stringify(t)}: the path must be absolute`);
+  }
+  const extra = i < 0 ? [] : t.slice(i + 1).split(",").filter(Boolean);
+  return {
+    destination: dst,
+    type: "tmpfs",
+    source: "tmpfs",
+    options: ["nosuid", "nodev", "noexec", ...extra],
+  };
+}
+
+function namespaceMode(
+  flag: string,
+  v: string | undefined,
+  dflt: "private" | "host",
+): "private" | "host" {
+  const mode = v ?? dflt;
+  if (mode !== "private" && mode !== "host" && !(flag === "--ipc" && mode === "shareable")) {
+    throw new UsageError(
+      `invalid value for ${flag}: ${JSON.stringify(mode)} (expected host or private)`,
+    );
+  }
+  return mode === "host" ? "host" : "private";
+}
+
+/** The full spec for `opts`. */
+export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
+  const img = ctx.image;
+  let args: string[];
+  if (opts.entrypoint !== undefined) {
+    args = [...(opts.entrypoint ? [opts.entrypoint] : []), ...opts.command];
+  } else {
+    args = [...(img.Entrypoint ?? []), ...(opts.command.length ? opts.command : img.Cmd ?? [])];
+  }
+  if (args.length === 0 || args[0] === "") throw new UsageError("no command specified");
+  const user = resolveUser(opts.user ?? img.User ?? "", ctx.passwd, ctx.group);
+  const envFromFiles = ctx.envFileTexts.flatMap(parseEnvFile);
+  const base = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${ctx.hostname}`];
+  const env = mergeEnv(
+    base,
+    img.Env ?? [],
+    opts.tty ? ["TERM=xterm"] : [],
+    envFromFiles,
+    opts.env,
+  );
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${user.home || "/"}`);
+  const cwd = opts.workdir ?? (img.WorkingDir || "/");
+  if (!cwd.startsWith("/")) {
+    throw new UsageError(
+      `the working directory ${JSON.stringify(cwd)} is invalid: it needs to be an absolute path`,
+    );
+  }
+
+  const caps = capabilitySet(opts.capAdd, opts.capDrop, opts.privileged);
+  let nnp = false;
+  for (const so of opts.securityOpt) {
+    if (/^no-new-privileges(:true|=true)?$/.test(so)) nnp = true;
+    else if (/^no-new-privileges(:false|=false)$/.test(so)) nnp = false;
+    else if (!/^(seccomp|apparmor)[=:]unconfined$|^label[=:]disable$/.test(so)) {
+      throw new UsageError(
+        `invalid --security-opt: ${JSON.stringify(so)} (supported: no-new-privileges)`,
+      );
+    }
+  }
+
+  const rlimits: Rlimit[] = [];
+  const nofile = ctx.hostLimits["RLIMIT_NOFILE"];
+  if (nofile) {
+    const hard = nofile[1] < 524288n ? nofile[1] : 524288n;
+    rlimits.push({
+      type: "RLIMIT_NOFILE",
+      soft: Number(hard < 1024n ? hard : 1024n),
+      hard: Number(hard),
+    });
+  }
+  for (const u of opts.ulimits) {
+    const r = parseUlimit(u, ctx);
+    const i = rlimits.findIndex((x) => x.type === r.type);
+    if (i >= 0) rlimits.splice(i, 1);
+    rlimits.push(r);
+  }
+
+  const network = opts.network;
+  const pidMode = namespaceMode("--pid", opts.pid, "private");
+  const ipcMode = namespaceMode("--ipc", opts.ipc, "private");
+  const utsMode = namespaceMode("--uts", opts.uts, "private");
+  const cgroupMode = namespaceMode("--cgroupns", opts.cgroupns, "private");
+  if (opts.userns !== "host" && opts.userns !== "remap" && opts.userns !== "") {
+    throw new UsageError(
+      `invalid value for --userns: ${JSON.stringify(opts.userns)} (expected host or remap)`,
+    );
+  }
+  const remap = opts.userns === "remap";
+  if (remap && network === "host") {
+    throw new UsageError("--userns remap cannot be combined with --network host");
+  }
+  if (remap && opts.privileged) {
+    throw new UsageError("--privileged cannot be combined with --userns remap");
+  }
+  if (utsMode === "host" && opts.hostname) {
+    throw new UsageError("conflicting options: --hostname and --uts host");
+  }
+
+  const namespaces: Namespace[] = [{ type: "mount" }];
+  if (pidMode === "private") namespaces.push({ type: "pid" });
+  if (ipcMode === "private") namespaces.push({ type: "ipc" });
+  if (utsMode === "private") namespaces.push({ type: "uts" });
+  if (network !== "host") namespaces.push({ type: "network" });
+  if (cgroupMode === "private") namespaces.push({ type: "cgroup" });
+  if (remap) namespaces.push({ type: "user" });
+
+  const mounts = defaultMounts();
+  const roKernel = !opts.privileged;
+  for (const m of mounts) {
+    if ((m.type === "sysfs" || m.type === "cgroup") && !roKernel) {
+      m.options = m.options!.filter((o) => o !== "ro");
+    }
+  }
+  if (ipcMode === "host") {
+    const i = mounts.findIndex((m) => m.destination === "/dev/mqueue");
+    mounts.splice(i, 1);
+  }
+  const etc = ctx.etcFiles;
+  mounts.push(
+    {
+      destination: "/etc/resolv.conf",
+      type: "bind",
+      source: etc.resolvConf,
+      options: ["rbind", "rprivate"],
+    },
+    {
+      destination: "/etc/hostname",
+      type: "bind",
+      source: etc.hostname,
+      options: ["rbind", "rprivate"],
+    },
+    { destination: "/etc/hosts", type: "bind", source: etc.hosts, options: ["rbind", "rprivate"] },
+  );
+  const user_mounts = [...opts.tmpfs.map(parseTmpfs), ...opts.volumes.map(parseVolume)];
+  const seen = new Set<string>();
+  for (const m of user_mounts) {
+    if (seen.has(m.destination)) throw new UsageError(`duplicate mount point: ${m.destination}`);
+    seen.add(m.destination);
+    if (/^\/(proc|sys)(\/|$)/.test(m.destination)) {
+      throw new UsageError(
+        `invalid mount ${JSON.stringify(m.destination)}: cannot mount over /proc or /sys`,
+      );
+    }
+  }
+  mounts.push(...user_mounts);
+
+  const spec: Spec = {
+    ociVersion: OCI_VERSION,
+    process: {
+      terminal: opts.tty,
+      user: {
+        uid: user.uid,
+        gid: user.gid,
+        ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}),
+      },
+      args,
+      env,
+      cwd,
+      capabilities: {
+        bounding: caps,
+        effective: caps,
+        permitted: caps,
+        inheritable: [],
+        ambient: [],
+      },
+      rlimits,
+      noNewPrivileges: nnp,
+    },
+    root: { path: "rootfs", readonly: opts.readOnly },
+    hostname: utsMode === "private" ? ctx.hostname : "",
+    mounts,
+    linux: {
+      namespaces,
+      devices: opts.privileged && ctx.hostDevices
+        ? ctx.hostDevices() ?? defaultDevices()
+        : defaultDevices(),
+      maskedPaths: opts.privileged ? [] : [...MASKED_PATHS],
+      readonlyPaths: opts.privileged ? [] : [...READONLY_PATHS],
+      ...(remap && ctx.remap ? { uidMappings: ctx.remap.uid, gidMappings: ctx.remap.gid } : {}),
+    },
+  };
+  return spec;
+}

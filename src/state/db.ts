@@ -1,0 +1,121 @@
+// tsbox's state: one SQLite database (node:sqlite) in WAL mode under the
+// state root, shared by every tsbox process. Writers take the write lock up
+// front (BEGIN IMMEDIATE) and wait for each other (busy_timeout), so parallel
+// commands neither lose updates nor see "database is locked".
+//
+// Tables (schema version 1):
+//   images(id, created, size, config)         image_names(name -> image_id)
+//   containers(id, name, image, status, pid, pid_start, boot_id, exit_code,
+//              oom_killed, error, created, started_at, finished_at,
+//              restart_count, spec, options)
+//   resources(container_id, kind, key, data)  every kernel object a container
+//                                             owns, recorded before it is made
+//   networks(name, ...)  leases(network, address -> container_id)
+//   groups(name, resources)                   cgroup parents made by `group create`
+//   events(seq, time, type, action, id, attributes)
+
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { stateRoot } from "../paths.ts";
+import { TsboxError } from "../errors.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS images (
+  id TEXT PRIMARY KEY, created TEXT NOT NULL, size INTEGER NOT NULL, config TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS image_names (
+  name TEXT PRIMARY KEY, image_id TEXT NOT NULL REFERENCES images(id));
+CREATE TABLE IF NOT EXISTS containers (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image TEXT NOT NULL, image_id TEXT,
+  status TEXT NOT NULL, pid INTEGER, pid_start TEXT, boot_id TEXT,
+  exit_code INTEGER, oom_killed INTEGER NOT NULL DEFAULT 0, error TEXT,
+  created TEXT NOT NULL, started_at TEXT, finished_at TEXT,
+  restart_count INTEGER NOT NULL DEFAULT 0, spec TEXT NOT NULL, options TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS resources (
+  container_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, data TEXT,
+  PRIMARY KEY (container_id, kind, key));
+CREATE TABLE IF NOT EXISTS networks (
+  name TEXT PRIMARY KEY, id TEXT NOT NULL, driver TEXT NOT NULL, subnet TEXT NOT NULL,
+  gateway TEXT NOT NULL, bridge TEXT NOT NULL, created TEXT NOT NULL, options TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (
+  network TEXT NOT NULL, address TEXT NOT NULL, container_id TEXT NOT NULL,
+  PRIMARY KEY (network, address));
+CREATE TABLE IF NOT EXISTS groups (
+  name TEXT PRIMARY KEY, resources TEXT NOT NULL, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, type TEXT NOT NULL,
+  action TEXT NOT NULL, id TEXT NOT NULL, attributes TEXT NOT NULL);
+PRAGMA user_version = 1;
+`;
+
+/** A row as node:sqlite returns it. */
+export type Row = Record<string, SQLInputValue>;
+
+/** The state database of one state root. */
+export class State {
+  readonly db: DatabaseSync;
+  #depth = 0;
+
+  constructor(path: string) {
+    this.db = new DatabaseSync(path);
+    this.db.exec(
+      "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    );
+    const v = this.db.prepare("PRAGMA user_version").get() as { user_version: number };
+    if (v.user_version < 1) this.tx(() => this.db.exec(SCHEMA));
+  }
+
+  /** Runs `fn` in one write transaction (nested calls join the outer one). */
+  tx<T>(fn: () => T): T {
+    if (this.#depth > 0) return fn();
+    this.db.exec("BEGIN IMMEDIATE");
+    this.#depth++;
+    try {
+      const r = fn();
+      this.db.exec("COMMIT");
+      return r;
+    } catch (e) {
+      this.db.exec("ROLLBACK");
+      throw e;
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  /** All rows of a query. */
+  all<T = Row>(sql: string, ...params: SQLInputValue[]): T[] {
+    return this.db.prepare(sql).all(...params) as T[];
+  }
+
+  /** The first row of a query, or undefined. */
+  get<T = Row>(sql: string, ...params: SQLInputValue[]): T | undefined {
+    return this.db.prepare(sql).get(...params) as T | undefined;
+  }
+
+  /** Runs a statement; returns the number of changed rows. */
+  run(sql: string, ...params: SQLInputValue[]): number {
+    return Number(this.db.prepare(sql).run(...params).changes);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+let opened: State | undefined;
+
+/** The state of the current state root, opened (and created) on first use. Requires root. */
+export function state(): State {
+  if (opened) return opened;
+  const root = stateRoot();
+  try {
+    Deno.mkdirSync(root, { recursive: true, mode: 0o700 });
+    opened = new State(`${root}/tsbox.db`);
+  } catch (e) {
+    throw new TsboxError(`open the state database in ${JSON.stringify(root)}`, { cause: e });
+  }
+  return opened;
+}
+
+/** The current time as Docker prints it (RFC 3339, UTC). */
+export function now(): string {
+  return new Date().toISOString();
+}
