@@ -4,7 +4,9 @@
 // container's own (128+N when killed by signal N).
 
 import { SIGNALS } from "../../ffi/constants.ts";
-import { startContainer, type Started } from "../runtime/executor.ts";
+import type { Started } from "../runtime/executor.ts";
+import { formatError } from "../errors.ts";
+import { startCreated } from "./start.ts";
 import { relayConsole } from "../runtime/console.ts";
 import { signalPidfd, waitPidfd } from "../runtime/process.ts";
 import { Tracer } from "../runtime/trace.ts";
@@ -17,25 +19,6 @@ import { destroyContainer, releaseResources } from "./remove.ts";
 /** Signals tsbox passes on to the container, as `docker run` does (sig-proxy). */
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
 
-/** Boot id of this kernel run: pids of another boot mean nothing. */
-export function bootId(): string {
-  try {
-    return Deno.readTextFileSync("/proc/sys/kernel/random/boot_id").trim();
-  } catch {
-    return "";
-  }
-}
-
-/** Start time of a process (field 22 of /proc/PID/stat), to tell a reused pid from the original. */
-export function processStartTime(pid: number): string | null {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 /** Runs a container in the foreground; returns its exit code. */
 export async function runForeground(opts: RunOptions): Promise<number> {
   const trace = new Tracer(opts.trace);
@@ -43,25 +26,11 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   const id = c.record.id;
   let started: Started;
   try {
-    started = await startContainer({
-      spec: c.spec,
-      mountPoint: `${c.dir}/rootfs`,
-      rootfs: c.rootfs,
-      scratchDir: `${c.dir}/idmap`,
-      attachStdin: opts.interactive,
-      trace,
-    });
+    started = await startCreated(c, { attachStdin: opts.interactive }, trace);
   } catch (e) {
-    await cleanupAfter(id, opts.autoRemove, String(e instanceof Error ? e.message : e));
+    await cleanupAfter(id, opts.autoRemove, formatError(e));
     throw e;
   }
-  updateContainer(id, {
-    status: "running",
-    pid: started.pid,
-    pidStart: processStartTime(started.pid),
-    bootId: bootId(),
-    startedAt: now(),
-  });
   const forward = FORWARDED.map((name) => {
     const fn = () => signalPidfd(started.pidfd, SIGNALS[name]!);
     Deno.addSignalListener(name, fn);

@@ -7,7 +7,7 @@ import { sysRaw } from "../../ffi/syscall.ts";
 import { Errno } from "../../ffi/errno.ts";
 import { type ContainerRecord, getContainer, updateContainer } from "../state/containers.ts";
 import { now } from "../state/db.ts";
-import { bootId, processStartTime } from "./run.ts";
+import { bootId, processStartTime } from "./proc.ts";
 
 /** Whether the record's process is alive (same boot, same start time). */
 export function processAlive(rec: Pick<ContainerRecord, "pid" | "pidStart" | "bootId">): boolean {
