@@ -7,20 +7,79 @@ import { exitCodeOf, formatError } from "./src/errors.ts";
 
 type Verb = { main: (args: string[]) => Promise<number> };
 
+function lifecycleVerb(name: string, summary: string) {
+  return {
+    summary,
+    load: async (): Promise<Verb> => {
+      const m = await import("./src/cli/docker/lifecycle.ts");
+      return { main: (args: string[]) => m.runVerb(name, args) };
+    },
+  };
+}
+
 /** The verbs, loaded on demand so `run` pays only for what it uses. */
 const VERBS: Record<string, { summary: string; load: () => Promise<Verb> }> = {
   run: {
     summary: "Create and run a new container from an image",
     load: () => import("./src/cli/docker/run.ts"),
   },
+  create: { summary: "Create a new container", load: () => import("./src/cli/docker/create.ts") },
+  attach: {
+    summary: "Attach to a running container's output",
+    load: () => import("./src/cli/docker/attach.ts"),
+  },
   ps: { summary: "List containers", load: () => import("./src/cli/docker/ps.ts") },
+  exec: {
+    summary: "Run a command in a running container",
+    load: () => import("./src/cli/docker/exec.ts"),
+  },
+  inspect: {
+    summary: "Return low-level information on containers or images",
+    load: () => import("./src/cli/docker/inspect.ts"),
+  },
+  top: {
+    summary: "Display the running processes of a container",
+    load: () => import("./src/cli/docker/top.ts"),
+  },
+  events: { summary: "Get real time events", load: () => import("./src/cli/docker/events.ts") },
+  cp: {
+    summary: "Copy files between a container and the host",
+    load: () => import("./src/cli/docker/cp.ts"),
+  },
+  logs: {
+    summary: "Fetch the logs of a container",
+    load: () => import("./src/cli/docker/logs.ts"),
+  },
   rm: { summary: "Remove one or more containers", load: () => import("./src/cli/docker/rm.ts") },
+  stats: {
+    summary: "Display a live stream of container(s) resource usage statistics",
+    load: () => import("./src/cli/docker/stats.ts"),
+  },
+  group: {
+    summary: "Manage groups (cgroup parents with limits)",
+    load: () => import("./src/cli/docker/group.ts"),
+  },
   import: {
     summary: "Import a root filesystem tarball as an image",
     load: () => import("./src/cli/docker/import.ts"),
   },
   images: { summary: "List images", load: () => import("./src/cli/docker/images.ts") },
+  network: { summary: "Manage networks", load: () => import("./src/cli/docker/network.ts") },
+  port: {
+    summary: "List port mappings or a specific mapping for the container",
+    load: () => import("./src/cli/docker/port.ts"),
+  },
   rmi: { summary: "Remove one or more images", load: () => import("./src/cli/docker/rmi.ts") },
+  start: lifecycleVerb("start", "Start one or more stopped containers"),
+  stop: lifecycleVerb("stop", "Stop one or more running containers"),
+  restart: lifecycleVerb("restart", "Restart one or more containers"),
+  kill: lifecycleVerb("kill", "Send a signal to one or more running containers"),
+  wait: lifecycleVerb("wait", "Block until containers stop, then print their exit codes"),
+  pause: lifecycleVerb("pause", "Pause all processes within one or more containers"),
+  unpause: lifecycleVerb("unpause", "Unpause all processes within one or more containers"),
+  rename: lifecycleVerb("rename", "Rename a container"),
+  system: { summary: "Manage tsbox (df, prune)", load: () => import("./src/cli/docker/system.ts") },
+  supervise: { summary: "", load: () => import("./src/cli/docker/supervise.ts") },
 };
 
 function usage(): string {
@@ -31,7 +90,9 @@ function usage(): string {
     "A container runtime made of namespaces, cgroups, overlayfs and netlink, in one Deno program.",
     "",
     "Commands:",
-    ...Object.entries(VERBS).map(([k, v]) => `  ${k.padEnd(w)}${v.summary}`),
+    ...Object.entries(VERBS).filter(([, v]) => v.summary).map(([k, v]) =>
+      `  ${k.padEnd(w)}${v.summary}`
+    ),
     "",
     "Run 'tsbox COMMAND --help' for more information on a command.",
     "State lives in $TSBOX_ROOT (default /var/lib/tsbox).",

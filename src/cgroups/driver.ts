@@ -35,6 +35,8 @@ export interface CgroupStats {
     maxUsage?: number;
     /** Page cache bytes. */
     cache?: number;
+    /** Inactive file-backed bytes (reclaimable first; `docker stats` leaves them out). */
+    inactiveFile?: number;
   };
   pids: { current: number; limit: number | null };
   blkio: { readBytes: number; writeBytes: number; readOps: number; writeOps: number };

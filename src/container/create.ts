@@ -15,10 +15,13 @@ import type { RootfsSource } from "../mount/rootfs.ts";
 import { remapMappings } from "../runtime/userns.ts";
 import { buildSpec, type ImageConfig } from "../spec/from_run.ts";
 import type { Spec } from "../spec/types.ts";
+import { emitEvent } from "../state/events.ts";
 import { addResource, type ContainerRecord, insertContainer, newId } from "../state/containers.ts";
 import { containerHosts, containerResolvConf, hostResolvConf } from "./etc_files.ts";
+import { checkCgroup, containerCgroupPath, resourceHost } from "./cgroup.ts";
 import type { RunOptions } from "./options.ts";
-import { holdsCapability, hostDevices, hostLimits } from "./host.ts";
+import { boundingSet, holdsCapability, hostDevices, hostLimits } from "./host.ts";
+import { validateNetworkRequest } from "../net/request.ts";
 
 /** A container that exists on disk and in the state, not started yet. */
 export interface Created {
@@ -79,10 +82,15 @@ export function createContainer(opts: RunOptions): Created {
     envFileTexts: readTextFiles(opts.envFiles),
     hostLimits: hostLimits(),
     canRaiseLimits: holdsCapability(24 /* CAP_SYS_RESOURCE */),
+    boundingSet: boundingSet(),
     ...(remap ? { remap } : {}),
     hostDevices,
+    resourceHost: resourceHost(),
+    cgroupsPath: containerCgroupPath(id, opts.cgroupParent),
   });
+  checkCgroup(spec, opts.cgroupParent);
   if (opts.rootfs !== undefined) spec.root!.path = imageRoot;
+  validateNetworkRequest(opts, config.ExposedPorts);
   const record = insertContainer({
     id,
     ...(opts.name !== undefined ? { name: opts.name } : {}),
@@ -92,6 +100,7 @@ export function createContainer(opts: RunOptions): Created {
     options: opts as unknown as Record<string, unknown>,
   });
   addResource(id, "dir", dir);
+  emitEvent("create", id, { name: record.name, image: record.image });
   try {
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     Deno.mkdirSync(`${dir}/rootfs`);
@@ -120,10 +129,14 @@ export function createContainer(opts: RunOptions): Created {
   }
 }
 
-/** The root filesystem source of an existing container (for a restart). */
-export function rootfsOf(rec: ContainerRecord): RootfsSource {
+/** A created container rebuilt from its record (to start it again, or from the supervisor). */
+export function containerFromRecord(rec: ContainerRecord): Created {
   const dir = containerDir(rec.id);
-  if (rec.imageId === null) return { kind: "dir", path: rec.spec.root!.path };
-  const img = findImage(rec.imageId);
-  return { kind: "overlay", lower: [img.rootfs], upper: `${dir}/upper`, work: `${dir}/work` };
+  const rootfs: RootfsSource = rec.imageId === null ? { kind: "dir", path: rec.spec.root!.path } : {
+    kind: "overlay",
+    lower: [findImage(rec.imageId).rootfs],
+    upper: `${dir}/upper`,
+    work: `${dir}/work`,
+  };
+  return { record: rec, spec: rec.spec, dir, rootfs };
 }

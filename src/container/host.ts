@@ -71,3 +71,9 @@ export function hostDevices(): DeviceNode[] {
   }
   return out;
 }
+
+/** This process's capability bounding set. */
+export function boundingSet(): bigint {
+  const m = readFileText("/proc/self/status").match(/^CapBnd:\s*([0-9a-f]+)/m);
+  return m ? BigInt(`0x${m[1]}`) : (1n << 64n) - 1n;
+}

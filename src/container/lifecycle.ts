@@ -1,39 +1,204 @@
-// Lifecycle operations on existing containers (rm, and later stop, kill,
-// start, pause). Allowed transitions, as runc's state machine:
+// Lifecycle operations on existing containers. Allowed transitions, as
+// runc's state machine (state_linux.go):
 //
 //   created ──start──▶ running ──pause──▶ paused
-//      │                 │  ▲              │
-//      │                 │  └──unpause─────┘
-//      │               exit/stop/kill
-//      ▼                 ▼
-//    (rm) ◀────────── exited/dead ──start──▶ running
+//      │                │   ▲               │
+//      │                │   └───unpause─────┘
+//      │           exit/stop/kill
+//      ▼                ▼
+//    (rm) ◀──────── exited/dead ──start──▶ running
 //
 // An operation not allowed in the current state fails before any side
-// effect, e.g. "cannot pause web: container is stopped".
+// effect, e.g. "cannot kill web: container is not running".
 
-import { SIGKILL } from "../../ffi/constants.ts";
-import { TsboxError } from "../errors.ts";
-import { findContainer, updateContainer } from "../state/containers.ts";
-import { now } from "../state/db.ts";
+import { SIGKILL, SIGNALS } from "../../ffi/constants.ts";
+import { TsboxError, UsageError } from "../errors.ts";
+import {
+  checkName,
+  type ContainerRecord,
+  findContainer,
+  getContainer,
+  type Status,
+  updateContainer,
+} from "../state/containers.ts";
+import { state } from "../state/db.ts";
+import { emitEvent } from "../state/events.ts";
+import { superviseStart } from "./detach.ts";
+import { recordExit } from "./exit.ts";
 import { destroyContainer } from "./remove.ts";
 import { signalContainer, waitGone } from "./signal.ts";
 import { reconcile } from "./status.ts";
 
-/** Removes a container; a running one only with `force` (killed with SIGKILL first). */
+/** The operations, and the states each is allowed from. */
+const ALLOWED: Record<string, Status[]> = {
+  start: ["created", "exited", "dead"],
+  stop: ["running", "paused", "restarting"],
+  kill: ["running", "paused"],
+  pause: ["running"],
+  unpause: ["paused"],
+  exec: ["running"],
+};
+
+const ACTIVE: readonly Status[] = ["running", "paused", "restarting"];
+
+function describe(status: Status): string {
+  return status === "exited" || status === "created" || status === "dead" ? "not running" : status;
+}
+
+/** Throws unless `op` is allowed for `rec`'s state. */
+export function checkTransition(op: keyof typeof ALLOWED, rec: ContainerRecord): void {
+  if (!ALLOWED[op]!.includes(rec.status)) {
+    throw new TsboxError(`cannot ${op} ${rec.name}: container is ${describe(rec.status)}`, {
+      exitCode: 1,
+    });
+  }
+}
+
+/** Parses a signal given as "TERM", "SIGTERM" or "15". */
+export function parseSignal(s: string): number {
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = s.toUpperCase().startsWith("SIG") ? s.toUpperCase() : `SIG${s.toUpperCase()}`;
+    const n = SIGNALS[name];
+    if (n !== undefined) return n;
+  }
+  throw new UsageError(`invalid signal: ${s}`);
+}
+
+/** Waits until the recorded state of `id` is no longer active (the parent recorded the exit). */
+async function settled(id: string, timeoutMs: number): Promise<ContainerRecord | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rec = getContainer(id);
+    if (!rec || !ACTIVE.includes(rec.status)) return rec;
+    if (Date.now() > deadline) return reconcile(rec);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Thaws a paused container so it can receive signals (v1 frozen tasks cannot die). */
+async function thawIfPaused(rec: ContainerRecord): Promise<void> {
+  if (rec.status !== "paused") return;
+  const { unpauseContainer } = await import("./pause.ts");
+  await unpauseContainer(rec.id).catch(() => {});
+}
+
+/** `stop`: SIGTERM (or --signal), then SIGKILL after `timeoutSec`. A stopped container is left as is. */
+export async function stopContainer(
+  ref: string,
+  timeoutSec = 10,
+  signal = SIGNALS["SIGTERM"]!,
+): Promise<void> {
+  const rec = reconcile(findContainer(ref));
+  updateContainer(rec.id, { stopRequested: true });
+  if (!ACTIVE.includes(rec.status)) return;
+  if (rec.status === "restarting") {
+    updateContainer(rec.id, { status: "exited" });
+    return;
+  }
+  emitEvent("stop", rec.id, { name: rec.name });
+  signalContainer(rec, signal);
+  await thawIfPaused(rec);
+  if (!(await waitGone(rec, timeoutSec * 1000))) {
+    signalContainer(rec, SIGKILL);
+    if (!(await waitGone(rec, 10_000))) {
+      throw new TsboxError(`container ${rec.name} did not stop after SIGKILL`);
+    }
+  }
+  const after = await settled(rec.id, 2000);
+  // Nobody watched it (its tsbox died): record what we did to it.
+  if (after && ACTIVE.includes(after.status)) {
+    await recordExit(rec.id, undefined, "stopped while no tsbox process watched it");
+  }
+}
+
+/** `kill`: send a signal (default SIGKILL). */
+export async function killContainer(ref: string, signal = SIGKILL): Promise<void> {
+  const rec = reconcile(findContainer(ref));
+  checkTransition("kill", rec);
+  if (signal === SIGKILL || signal === SIGNALS["SIGTERM"]) {
+    updateContainer(rec.id, { stopRequested: true });
+  }
+  emitEvent("kill", rec.id, { name: rec.name, signal: String(signal) });
+  if (!signalContainer(rec, signal)) {
+    throw new TsboxError(`cannot kill ${rec.name}: container is not running`, { exitCode: 1 });
+  }
+  if (signal === SIGKILL) {
+    await thawIfPaused(rec);
+    await waitGone(rec, 10_000);
+    await settled(rec.id, 2000);
+  }
+}
+
+/** `start`: start a created or stopped container in the background (supervised). */
+export async function startExisting(ref: string): Promise<void> {
+  const rec = reconcile(findContainer(ref));
+  if (rec.status === "running") return;
+  checkTransition("start", rec);
+  updateContainer(rec.id, { stopRequested: false });
+  await superviseStart(rec.id);
+}
+
+/** `restart`: stop (if running), then start. */
+export async function restartContainer(ref: string, timeoutSec = 10): Promise<void> {
+  const rec = findContainer(ref);
+  await stopContainer(rec.id, timeoutSec);
+  await startExisting(rec.id);
+  emitEvent("restart", rec.id, { name: rec.name });
+}
+
+/** `wait`: block until the container stops; returns its exit code. */
+export async function waitContainer(ref: string): Promise<number> {
+  const rec = findContainer(ref);
+  for (;;) {
+    const now = getContainer(rec.id);
+    if (!now) return rec.exitCode ?? 0;
+    const r = reconcile(now);
+    if (!ACTIVE.includes(r.status) && !(r.status === "created" && r.pid)) return r.exitCode ?? 0;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+/** `rm`: remove a container; a running one only with `force` (killed with SIGKILL first). */
 export async function removeContainer(ref: string, force: boolean): Promise<void> {
   const rec = reconcile(findContainer(ref));
-  if (rec.status === "running" || rec.status === "paused" || rec.status === "restarting") {
+  if (ACTIVE.includes(rec.status) || (rec.status === "created" && rec.pid)) {
     if (!force) {
       throw new TsboxError(
         `cannot remove container "${rec.name}": container is ${rec.status}: stop the container before removing or force remove`,
         { exitCode: 1 },
       );
     }
+    updateContainer(rec.id, { status: "removing", stopRequested: true });
     signalContainer(rec, SIGKILL);
+    await thawIfPaused(rec);
     if (!(await waitGone(rec, 10_000))) {
       throw new TsboxError(`container ${rec.name} did not die after SIGKILL`);
     }
-    updateContainer(rec.id, { status: "exited", exitCode: 137, finishedAt: now(), pid: null });
   }
   await destroyContainer(rec.id);
+  emitEvent("destroy", rec.id, { name: rec.name, image: rec.image });
+}
+
+/** `rename`: give a container a new, unique name. */
+export function renameContainer(ref: string, name: string): void {
+  checkName(name);
+  state().tx(() => {
+    const rec = findContainer(ref);
+    const other = state().get<{ id: string }>(
+      "SELECT id FROM containers WHERE name = ? AND id != ?",
+      name,
+      rec.id,
+    );
+    if (other) {
+      throw new TsboxError(
+        `the container name "/${name}" is already in use by container "${other.id}"`,
+        { exitCode: 1 },
+      );
+    }
+    updateContainer(rec.id, { name });
+    emitEvent("rename", rec.id, { name, oldName: rec.name });
+  });
 }

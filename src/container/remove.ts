@@ -9,6 +9,7 @@ import {
   removeResource,
   type Resource,
 } from "../state/containers.ts";
+import { undoNetworkResource } from "../net/teardown.ts";
 
 /** Undoes one kind of resource; registered by the module that creates it. */
 export type Undo = (containerId: string, r: Resource) => void | Promise<void>;
@@ -21,20 +22,47 @@ const undoers = new Map<string, Undo>([
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
   }],
+  ["network", undoNetworkResource],
 ]);
+
+/**
+ * Modules that register undo functions when loaded. They are imported here
+ * on demand, not statically, because they import this module themselves.
+ */
+const UNDO_MODULES = [
+  async () => void await import("./cgroup.ts"),
+  async () => registerUndo("network", (await import("../net/teardown.ts")).undoNetworkResource),
+];
+let loaded = false;
+
+async function loadUndoers(): Promise<void> {
+  if (loaded) return;
+  for (const load of UNDO_MODULES) await load();
+  loaded = true;
+}
 
 /** Registers how to undo resources of `kind`. */
 export function registerUndo(kind: string, fn: Undo): void {
   undoers.set(kind, fn);
 }
 
-/** Undoes every resource of `id` (newest first), forgetting each one undone. Throws one error listing all failures. */
-export async function releaseResources(id: string, kinds?: readonly string[]): Promise<void> {
+/**
+ * Undoes the resources of `id` (newest first), forgetting each one undone:
+ * all of them, or all but the kinds in `keep`. Throws one error listing all failures.
+ */
+export async function releaseResources(id: string, keep: readonly string[] = []): Promise<void> {
+  await loadUndoers();
   const errs = new ErrorList();
-  const all = listResources(id).filter((r) => !kinds || kinds.includes(r.kind)).reverse();
+  const all = listResources(id).filter((r) => !keep.includes(r.kind)).reverse();
   for (const r of all) {
     const undo = undoers.get(r.kind);
-    if (!undo) continue;
+    if (!undo) {
+      // Keep the record: forgetting it would leak the object for good.
+      errs.errors.push(
+        new Error(`no way to release resource kind ${JSON.stringify(r.kind)} (${r.key})`),
+      );
+      continue;
+    }
     await errs.tryAsync(`release ${r.kind} ${r.key}`, async () => {
       await undo(id, r);
       removeResource(id, r.kind, r.key);

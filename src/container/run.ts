@@ -5,16 +5,14 @@
 
 import { SIGNALS } from "../../ffi/constants.ts";
 import type { Started } from "../runtime/executor.ts";
-import { formatError } from "../errors.ts";
+import { exitCodeOf, formatError } from "../errors.ts";
 import { startCreated } from "./start.ts";
 import { relayConsole } from "../runtime/console.ts";
 import { signalPidfd, waitPidfd } from "../runtime/process.ts";
 import { Tracer } from "../runtime/trace.ts";
-import { updateContainer } from "../state/containers.ts";
-import { now } from "../state/db.ts";
 import { createContainer } from "./create.ts";
 import type { RunOptions } from "./options.ts";
-import { destroyContainer, releaseResources } from "./remove.ts";
+import { recordExit, recordStartFailure } from "./exit.ts";
 
 /** Signals tsbox passes on to the container, as `docker run` does (sig-proxy). */
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
@@ -26,9 +24,13 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   const id = c.record.id;
   let started: Started;
   try {
-    started = await startCreated(c, { attachStdin: opts.interactive }, trace);
+    started = await startCreated(c, {
+      stdin: opts.interactive ? "inherit" : "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }, trace);
   } catch (e) {
-    await cleanupAfter(id, opts.autoRemove, formatError(e));
+    await recordStartFailure(id, formatError(e), exitCodeOf(e));
     throw e;
   }
   const forward = FORWARDED.map((name) => {
@@ -43,13 +45,5 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     relay.restore();
   }
   for (const off of forward) off();
-  updateContainer(id, { status: "exited", exitCode: status.code, finishedAt: now(), pid: null });
-  await cleanupAfter(id, opts.autoRemove);
-  return status.code;
-}
-
-async function cleanupAfter(id: string, remove: boolean, error?: string): Promise<void> {
-  if (error !== undefined) updateContainer(id, { error });
-  if (remove) await destroyContainer(id);
-  else await releaseResources(id, ["cgroup", "network"]);
+  return await recordExit(id, status);
 }

@@ -4,50 +4,56 @@
 // process, and while it waits the parent places it in its cgroup and wires
 // its network. Then the record says "running".
 
-import { startContainer, type Started } from "../runtime/executor.ts";
+import { faultPoint } from "../faults.ts";
+import { startContainer, type Started, type Stdio } from "../runtime/executor.ts";
 import type { Tracer } from "../runtime/trace.ts";
 import { updateContainer } from "../state/containers.ts";
 import { now } from "../state/db.ts";
+import { emitEvent } from "../state/events.ts";
 import { prepareNetwork } from "../net/attach.ts";
 import { prepareCgroup } from "./cgroup.ts";
 import type { Created } from "./create.ts";
 import { bootId, processStartTime } from "./proc.ts";
 
-/** How the container's stdio is connected. */
-export interface StartIO {
-  /** Give it our stdin (-i); otherwise /dev/null (ignored with a terminal). */
-  attachStdin: boolean;
-}
-
 /** Starts a created (or stopped) container; returns its running process. */
-export async function startCreated(c: Created, io: StartIO, trace: Tracer): Promise<Started> {
+export async function startCreated(c: Created, stdio: Stdio, trace: Tracer): Promise<Started> {
+  faultPoint("after-state");
   const cgroup = prepareCgroup(c, trace);
+  faultPoint("after-cgroup");
   const network = await prepareNetwork(c, trace);
+  faultPoint("after-network");
   const started = await startContainer({
     spec: c.spec,
     mountPoint: `${c.dir}/rootfs`,
     rootfs: c.rootfs,
     scratchDir: `${c.dir}/idmap`,
-    attachStdin: io.attachStdin,
+    stdio,
     trace,
     ...(cgroup?.dirFd !== undefined ? { cgroupFd: cgroup.dirFd } : {}),
     mountCgroup2: cgroup?.mountCgroup2 ?? false,
     setup: async (child) => {
+      // Recorded before the child runs a single instruction of its own, so a
+      // crash from here on leaves a pid that `ps` and `rm -f` can find.
+      updateContainer(c.record.id, {
+        pid: child.pid,
+        pidStart: processStartTime(child.pid),
+        bootId: bootId(),
+      });
       if (cgroup && !child.inCgroup) {
         trace.run(`place ${child.pid} in cgroup ${cgroup.path}`, () => cgroup.place(child.pid));
       }
       if (network) await network.attach(child, trace);
+      faultPoint("before-start");
     },
   });
   cgroup?.close();
   updateContainer(c.record.id, {
     status: "running",
-    pid: started.pid,
-    pidStart: processStartTime(started.pid),
-    bootId: bootId(),
     startedAt: now(),
     exitCode: null,
     error: null,
+    oomKilled: false,
   });
+  emitEvent("start", c.record.id, { name: c.record.name, image: c.record.image });
   return started;
 }

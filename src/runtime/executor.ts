@@ -27,6 +27,7 @@ import {
 import { spawn } from "../../ffi/spawn.ts";
 import { sys, SyscallError, sysRaw } from "../../ffi/syscall.ts";
 import { ExitCode, TsboxError } from "../errors.ts";
+import { faultPoint } from "../faults.ts";
 import { prepareRootfs, type RootfsSource } from "../mount/rootfs.ts";
 import { Staging } from "../mount/staging.ts";
 import type { Spec } from "../spec/types.ts";
@@ -48,8 +49,8 @@ export interface StartRequest {
   rootfs: RootfsSource;
   /** Scratch directory for id-mapped layer mounts (--userns remap). */
   scratchDir: string;
-  /** Give the container our stdin (-i); otherwise /dev/null. Ignored with a terminal. */
-  attachStdin: boolean;
+  /** The container's stdio; ignored with a terminal (the pty is its stdio). */
+  stdio: Stdio;
   trace?: Tracer;
   /** A cgroup v2 directory fd to start the child in (clone3 CLONE_INTO_CGROUP). */
   cgroupFd?: number;
@@ -57,6 +58,16 @@ export interface StartRequest {
   mountCgroup2?: boolean;
   /** Runs while the child waits: place it in a cgroup (if not done by clone3), configure its network. */
   setup?: (child: { pid: number; pidfd: number; inCgroup: boolean }) => Promise<void> | void;
+}
+
+/**
+ * Where the container's fds 0, 1 and 2 come from: our own ("inherit"),
+ * /dev/null, or an fd of ours (the caller keeps ownership of it).
+ */
+export interface Stdio {
+  stdin: "inherit" | "null" | number;
+  stdout: "inherit" | number;
+  stderr: "inherit" | number;
 }
 
 /** A container process that has passed execve. */
@@ -172,16 +183,23 @@ export async function startContainer(req: StartRequest): Promise<Started> {
     fds.push(traceR, traceW);
     let consoleSock: [number, number] | undefined;
     let slotFd: number | undefined;
-    let stdinNull: number | undefined;
+    const dups: { from: number; to: number }[] = [];
+    let nullFd: number | undefined;
     if (proc.terminal) {
       const sp = new Int32Array(2);
       sys("socketpair", [AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp]);
       consoleSock = [sp[0]!, sp[1]!];
       slotFd = sys("open", ["/dev/null", O.RDONLY | O.CLOEXEC]);
       fds.push(...consoleSock, slotFd);
-    } else if (!req.attachStdin) {
-      stdinNull = sys("open", ["/dev/null", O.RDONLY | O.CLOEXEC]);
-      fds.push(stdinNull);
+    } else {
+      const { stdin, stdout, stderr } = req.stdio;
+      if (stdin === "null") {
+        nullFd = sys("open", ["/dev/null", O.RDONLY | O.CLOEXEC]);
+        fds.push(nullFd);
+        dups.push({ from: nullFd, to: 0 });
+      } else if (stdin !== "inherit") dups.push({ from: stdin, to: 0 });
+      if (stdout !== "inherit") dups.push({ from: stdout, to: 1 });
+      if (stderr !== "inherit") dups.push({ from: stderr, to: 2 });
     }
     if (userns && (req.rootfs.kind === "overlay" || req.rootfs.kind === "dir")) {
       idmapFd = trace.run(
@@ -207,7 +225,7 @@ export async function startContainer(req: StartRequest): Promise<Started> {
           },
         }
         : {}),
-      ...(stdinNull !== undefined ? { stdinNull } : {}),
+      stdio: dups,
       mountCgroup2: req.mountCgroup2 ?? false,
       lastCap: lastCap(),
       maskedKind,
@@ -230,6 +248,7 @@ export async function startContainer(req: StartRequest): Promise<Started> {
           ? { idmap: { usernsFd: idmapFd, scratchDir: req.scratchDir } }
           : {}),
       }, trace);
+      faultPoint("after-mounts");
       trace.mark("clone");
       child = trace.run(`clone3 into new ${cloned.join(",") || "no"} namespaces`, () =>
         spawn({
@@ -246,7 +265,7 @@ export async function startContainer(req: StartRequest): Promise<Started> {
       traceW,
       consoleSock?.[1],
       slotFd,
-      stdinNull,
+      nullFd,
       ...join.map((j) => j.fd),
       idmapFd,
     ]);

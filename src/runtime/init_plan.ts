@@ -13,7 +13,7 @@
 //  - signals are reset and unblocked last, just before execve.
 
 import { MOUNT_ATTR, MS } from "../../ffi/constants.ts";
-import type { Spec } from "../spec/types.ts";
+import type { Process, Spec } from "../spec/types.ts";
 import { parseMountOptions } from "../mount/options.ts";
 import { capMask, capNumber } from "./capabilities.ts";
 import type { NamespaceKind } from "./namespaces.ts";
@@ -35,8 +35,8 @@ export interface InitContext {
   join: { namespace: NamespaceKind["oci"]; fd: number; path: string }[];
   /** With a terminal: where to send the pty master. */
   console?: { socketFd: number; slotFd: number; rows: number; cols: number };
-  /** An fd of /dev/null to use as stdin (no -i). */
-  stdinNull?: number;
+  /** Parent fds the child makes its stdio (dup2), when there is no console. */
+  stdio: { from: number; to: number }[];
   /** Mount cgroup2 on /sys/fs/cgroup (a v2 host with a cgroup namespace). */
   mountCgroup2: boolean;
   /** Highest capability number of this kernel. */
@@ -155,6 +155,23 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
   }
   steps.push({ op: "pivot-root", root });
 
+  steps.push(...processSteps(proc, ctx));
+  return steps;
+}
+
+/** What processSteps needs: the part of InitContext about the process itself. */
+export type ProcessContext = Pick<
+  InitContext,
+  "console" | "stdio" | "lastCap" | "searchPath" | "preserveFds"
+>;
+
+/**
+ * The steps that turn a process inside the container's root and namespaces
+ * into the spec's process: rlimits, capabilities, user, working directory,
+ * stdio, and execve. Shared by a container's init and by `exec`.
+ */
+export function processSteps(proc: Process, ctx: ProcessContext): Step[] {
+  const steps: Step[] = [];
   for (const r of proc.rlimits ?? []) {
     const res = rlimitNumber(r.type);
     if (res === undefined) throw new Error(`unknown rlimit ${r.type}`);
@@ -194,8 +211,8 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
   steps.push({ op: "chdir", path: proc.cwd || "/" });
   if (ctx.console) {
     steps.push({ op: "console", ...ctx.console });
-  } else if (ctx.stdinNull !== undefined) {
-    steps.push({ op: "dup2", from: ctx.stdinNull, to: 0 });
+  } else {
+    for (const d of ctx.stdio) steps.push({ op: "dup2", from: d.from, to: d.to });
   }
   steps.push({ op: "cloexec-from", from: 3 + (ctx.preserveFds ?? 0) });
   steps.push({ op: "umask", mask: proc.user.umask ?? proc.umask ?? 0o022 });

@@ -91,6 +91,11 @@ export function lower(steps: readonly Step[]): Lowered {
       case "setns":
         call("setns", `${s.namespace} ${q(s.path)}`, [s.fd, cloneFlag(s.namespace)]);
         break;
+      case "join": {
+        const flags = s.namespaces.reduce((f, n) => f | cloneFlag(n), 0);
+        call("setns", `pidfd of pid ${s.pid} (${s.namespaces.join(",")})`, [s.pidfd, flags]);
+        break;
+      }
       case "sethostname":
         call("sethostname", q(s.name), [s.name, new TextEncoder().encode(s.name).length]);
         break;

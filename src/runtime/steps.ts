@@ -21,6 +21,8 @@ export type Step =
   | { op: "unshare"; namespaces: NamespaceKind["oci"][] }
   /** Join an existing namespace (its path was opened by the parent). */
   | { op: "setns"; fd: number; namespace: NamespaceKind["oci"]; path: string }
+  /** Join several namespaces of a running process at once through its pidfd (Linux 5.8). */
+  | { op: "join"; pidfd: number; namespaces: NamespaceKind["oci"][]; pid: number }
   | { op: "sethostname"; name: string }
   | { op: "setdomainname"; name: string }
   | {
@@ -121,6 +123,8 @@ export function formatStep(s: Step): string {
       return `unshare ${s.namespaces.join(",")} namespace`;
     case "setns":
       return `join ${s.namespace} namespace ${s.path}`;
+    case "join":
+      return `join the ${s.namespaces.join(",")} namespaces of pid ${s.pid}`;
     case "sethostname":
       return `sethostname ${q(s.name)}`;
     case "setdomainname":
@@ -134,7 +138,7 @@ export function formatStep(s: Step): string {
     case "setattr":
       return `mount_setattr ${q(s.path)} set ${flagNames(s.set, MOUNT_ATTR, "MOUNT_ATTR_")}${
         s.recursive ? " recursively" : ""
-      }`;
+      }${s.optional ? " if present" : ""}`;
     case "pivot-root":
       return `pivot_root into ${q(s.root)} and detach the old root`;
     case "chdir":

@@ -6,7 +6,12 @@
 
 import { UsageError } from "../errors.ts";
 import type { RunOptions } from "../container/options.ts";
-import { CAPABILITIES, lastCap, normalizeCap } from "../runtime/capabilities.ts";
+import {
+  containerResources,
+  plainResourceHost,
+  type ResourceHost,
+} from "../container/resources.ts";
+import { CAPABILITIES, capNumber, lastCap, normalizeCap } from "../runtime/capabilities.ts";
 import { rlimitNumber } from "../runtime/steps.ts";
 import {
   DEFAULT_CAPABILITIES,
@@ -44,12 +49,18 @@ export interface SpecContext {
   envFileTexts: string[];
   /** The host's limits: [soft, hard] by RLIMIT name. */
   hostLimits: Record<string, [bigint, bigint]>;
+  /** tsbox's own bounding set: the capabilities it can grant. */
+  boundingSet?: bigint;
   /** Whether tsbox holds CAP_SYS_RESOURCE (may raise hard limits). */
   canRaiseLimits: boolean;
   /** uid/gid mappings for --userns remap. */
   remap?: { uid: IdMapping[]; gid: IdMapping[] };
   /** Host device nodes for --privileged. */
   hostDevices?: () => NonNullable<Spec["linux"]>["devices"];
+  /** Host facts for the resource flags (default: plainResourceHost()). */
+  resourceHost?: ResourceHost;
+  /** The container's cgroup (linux.cgroupsPath), e.g. "tsbox/<id>". */
+  cgroupsPath?: string;
 }
 
 const UNLIMITED = 0xffffffffffffffffn;
@@ -90,6 +101,8 @@ export function capabilitySet(
   add: readonly string[],
   drop: readonly string[],
   privileged: boolean,
+  /** The capabilities tsbox itself may grant (its bounding set). */
+  available: bigint = (1n << 64n) - 1n,
 ): string[] {
   const norm = (list: readonly string[], flag: string) =>
     list.map((c) => {
@@ -98,13 +111,22 @@ export function capabilitySet(
       return n;
     });
   const adds = norm(add, "--cap-add"), drops = norm(drop, "--cap-drop");
-  const all = CAPABILITIES.slice(0, lastCap() + 1) as readonly string[];
+  const grantable = (c: string) => ((available >> BigInt(capNumber(c) ?? 63)) & 1n) === 1n;
+  for (const a of adds) {
+    if (a !== "ALL" && !grantable(a)) {
+      throw new UsageError(
+        `--cap-add ${a}: tsbox itself lacks this capability on this host (not in its bounding set)`,
+      );
+    }
+  }
+  // What tsbox does not hold it cannot give (capset would fail with EPERM).
+  const all = (CAPABILITIES.slice(0, lastCap() + 1) as readonly string[]).filter(grantable);
   if (privileged) return [...all];
   let set = drops.includes("ALL") ? [] : [...DEFAULT_CAPABILITIES];
   if (adds.includes("ALL")) set = [...all];
   set = set.filter((c) => !drops.includes(c));
   for (const a of adds) if (a !== "ALL" && !set.includes(a)) set.push(a);
-  return set;
+  return set.filter(grantable);
 }
 
 /** Parses `--ulimit name=soft[:hard]` and checks it against the host's limits. */
@@ -233,7 +255,7 @@ export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
     );
   }
 
-  const caps = capabilitySet(opts.capAdd, opts.capDrop, opts.privileged);
+  const caps = capabilitySet(opts.capAdd, opts.capDrop, opts.privileged, ctx.boundingSet);
   let nnp = false;
   for (const so of opts.securityOpt) {
     if (/^no-new-privileges(:true|=true)?$/.test(so)) nnp = true;
@@ -331,6 +353,15 @@ export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
   }
   mounts.push(...user_mounts);
 
+  const res = containerResources(opts, ctx.resourceHost ?? plainResourceHost());
+  const baseDevices = opts.privileged && ctx.hostDevices
+    ? ctx.hostDevices() ?? defaultDevices()
+    : defaultDevices();
+  const devices = [
+    ...baseDevices.filter((d) => !res.devices.some((x) => x.path === d.path)),
+    ...res.devices,
+  ];
+
   const spec: Spec = {
     ociVersion: OCI_VERSION,
     process: {
@@ -358,9 +389,9 @@ export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
     mounts,
     linux: {
       namespaces,
-      devices: opts.privileged && ctx.hostDevices
-        ? ctx.hostDevices() ?? defaultDevices()
-        : defaultDevices(),
+      devices,
+      resources: res.resources,
+      ...(ctx.cgroupsPath !== undefined ? { cgroupsPath: ctx.cgroupsPath } : {}),
       maskedPaths: opts.privileged ? [] : [...MASKED_PATHS],
       readonlyPaths: opts.privileged ? [] : [...READONLY_PATHS],
       ...(remap && ctx.remap ? { uidMappings: ctx.remap.uid, gidMappings: ctx.remap.gid } : {}),

@@ -36,6 +36,8 @@ export interface ContainerRecord {
   startedAt: string | null;
   finishedAt: string | null;
   restartCount: number;
+  /** A user stopped it: restart policies leave it stopped. */
+  stopRequested: boolean;
   spec: Spec;
   /** The options the container was created with (JSON-compatible). */
   options: Record<string, unknown>;
@@ -57,6 +59,7 @@ interface Row {
   started_at: string | null;
   finished_at: string | null;
   restart_count: number;
+  stop_requested: number;
   spec: string;
   options: string;
 }
@@ -78,6 +81,7 @@ function fromRow(r: Row): ContainerRecord {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     restartCount: r.restart_count,
+    stopRequested: r.stop_requested === 1,
     spec: JSON.parse(r.spec),
     options: JSON.parse(r.options),
   };
@@ -246,6 +250,7 @@ export type ContainerUpdate = Partial<
     | "startedAt"
     | "finishedAt"
     | "restartCount"
+    | "stopRequested"
     | "name"
     | "spec"
   >
@@ -262,6 +267,7 @@ const COLUMNS: Record<keyof ContainerUpdate, string> = {
   startedAt: "started_at",
   finishedAt: "finished_at",
   restartCount: "restart_count",
+  stopRequested: "stop_requested",
   name: "name",
   spec: "spec",
 };

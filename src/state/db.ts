@@ -7,7 +7,7 @@
 //   images(id, created, size, config)         image_names(name -> image_id)
 //   containers(id, name, image, status, pid, pid_start, boot_id, exit_code,
 //              oom_killed, error, created, started_at, finished_at,
-//              restart_count, spec, options)
+//              restart_count, stop_requested, spec, options)
 //   resources(container_id, kind, key, data)  every kernel object a container
 //                                             owns, recorded before it is made
 //   networks(name, ...)  leases(network, address -> container_id)
@@ -17,6 +17,7 @@
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { stateRoot } from "../paths.ts";
 import { TsboxError } from "../errors.ts";
+import { checkBoot } from "./boot.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -28,7 +29,8 @@ CREATE TABLE IF NOT EXISTS containers (
   status TEXT NOT NULL, pid INTEGER, pid_start TEXT, boot_id TEXT,
   exit_code INTEGER, oom_killed INTEGER NOT NULL DEFAULT 0, error TEXT,
   created TEXT NOT NULL, started_at TEXT, finished_at TEXT,
-  restart_count INTEGER NOT NULL DEFAULT 0, spec TEXT NOT NULL, options TEXT NOT NULL);
+  restart_count INTEGER NOT NULL DEFAULT 0, stop_requested INTEGER NOT NULL DEFAULT 0,
+  spec TEXT NOT NULL, options TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS resources (
   container_id TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL, data TEXT,
   PRIMARY KEY (container_id, kind, key));
@@ -109,6 +111,7 @@ export function state(): State {
   try {
     Deno.mkdirSync(root, { recursive: true, mode: 0o700 });
     opened = new State(`${root}/tsbox.db`);
+    checkBoot(opened);
   } catch (e) {
     throw new TsboxError(`open the state database in ${JSON.stringify(root)}`, { cause: e });
   }

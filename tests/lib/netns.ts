@@ -4,7 +4,15 @@
 // and removal with `ip netns del`, also when the test fails. Nothing here
 // touches the host's own network namespace.
 
-import { host, type RunResult } from "./harness.ts";
+import {
+  assertNoLeaks,
+  host,
+  makeRoot,
+  type Need,
+  requires,
+  type RunResult,
+  snapshot,
+} from "./harness.ts";
 import { closeFd, openNetns } from "../../src/net/netlink/netns.ts";
 
 /** One test namespace with an open fd (for IFLA_NET_NS_FD, setns, sockets). */
@@ -131,4 +139,273 @@ export async function leftoverTestNetns(): Promise<string[]> {
   return r.stdout.split("\n").map((l) => l.split(" ")[0] ?? "").filter((n) =>
     n.startsWith("tsbox-t-")
   );
+}
+
+// ---- a host running tsbox, and the outside world -------------------------------
+
+const repoDir = new URL("../../", import.meta.url).pathname;
+
+/**
+ * Two namespaces joined by a veth: "host", where tsbox runs (its own tsbox0,
+ * nftables table, forwarding), 10.99.0.1/24 on ext0; and "outside", the
+ * external client and server, 10.99.0.2/24 on ext0. Both have lo up.
+ */
+export interface Topology {
+  host: TestNetns;
+  outside: TestNetns;
+  /** TSBOX_ROOT of this topology (busybox imported). */
+  root: string;
+  hostIp: string;
+  outsideIp: string;
+  /** Runs `tsbox ARGS` inside the host namespace. */
+  tsbox(
+    args: string[],
+    opts?: { expect?: number; env?: Record<string, string> },
+  ): Promise<RunResult>;
+  /** Starts `tsbox ARGS` inside the host namespace in the background (a foreground `run`). */
+  spawnTsbox(args: string[]): Deno.ChildProcess;
+}
+
+/** The command line that runs the tsbox CLI inside `ns`. */
+export function tsboxCommand(ns: TestNetns, args: string[]): string[] {
+  return [
+    `--net=${ns.path}`,
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--allow-all",
+    `${repoDir}main.ts`,
+    ...args,
+  ];
+}
+
+function decode(b: Uint8Array): string {
+  return new TextDecoder().decode(b);
+}
+
+/**
+ * Builds a Topology, runs `fn`, then removes every container and network of
+ * its tsbox root (inside the host namespace), the root, and both namespaces,
+ * even when `fn` fails.
+ */
+export async function withTopology(
+  tag: string,
+  root: string,
+  fn: (t: Topology) => Promise<void>,
+): Promise<void> {
+  await withTestNetns([`${tag}h`, `${tag}o`], async (h, o) => {
+    await h.run([
+      "ip",
+      "link",
+      "add",
+      "ext0",
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "ext0",
+      "netns",
+      o.path,
+    ]);
+    await h.run(["ip", "addr", "add", "10.99.0.1/24", "dev", "ext0"]);
+    await o.run(["ip", "addr", "add", "10.99.0.2/24", "dev", "ext0"]);
+    for (const ns of [h, o]) {
+      await ns.run(["ip", "link", "set", "ext0", "up"]);
+      await ns.run(["ip", "link", "set", "lo", "up"]);
+    }
+    const env = { TSBOX_ROOT: root };
+    const t: Topology = {
+      host: h,
+      outside: o,
+      root,
+      hostIp: "10.99.0.1",
+      outsideIp: "10.99.0.2",
+      tsbox: async (args, opts = {}) => {
+        const out = await new Deno.Command("nsenter", {
+          args: tsboxCommand(h, args),
+          env: { ...env, ...opts.env },
+          stdin: "null",
+        }).output();
+        const res = { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+        if (opts.expect !== undefined && res.code !== opts.expect) {
+          throw new Error(
+            `tsbox ${args.join(" ")}: exit ${res.code}, expected ${opts.expect}\n` +
+              `stdout: ${res.stdout}\nstderr: ${res.stderr}`,
+          );
+        }
+        return res;
+      },
+      spawnTsbox: (args) =>
+        new Deno.Command("nsenter", {
+          args: tsboxCommand(h, args),
+          env,
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn(),
+    };
+    try {
+      await fn(t);
+    } finally {
+      const ps = await t.tsbox(["ps", "-aq", "--no-trunc"]);
+      const ids = ps.stdout.split("\n").filter(Boolean);
+      if (ids.length) await t.tsbox(["rm", "-f", ...ids]);
+      await t.tsbox(["network", "prune", "-f"]);
+    }
+  });
+}
+
+/**
+ * A root test on a fresh Topology (see withTopology), with the host checked
+ * for leaks afterwards: links, nft tables, mounts, cgroups and processes of
+ * the test process's own namespace, fds, and the test namespaces themselves.
+ */
+export function topologyTest(
+  name: string,
+  fn: (t: Topology) => Promise<void>,
+  opts: { needs?: Need[] } = {},
+): void {
+  Deno.test({
+    name,
+    ...requires("root", "nft", "busybox", ...(opts.needs ?? [])),
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const before = await snapshot();
+      const fds = openSocketAndNsFds();
+      const root = await makeRoot();
+      const tag = crypto.randomUUID().slice(0, 4);
+      try {
+        await withTopology(tag, root, fn);
+      } finally {
+        await Deno.remove(root, { recursive: true }).catch(() => {});
+      }
+      const left = (await leftoverTestNetns()).filter((n) => n.includes(`-${tag}`));
+      if (left.length) throw new Error(`test namespaces left: ${left.join(", ")}`);
+      const fdsAfter = openSocketAndNsFds();
+      if (fdsAfter.join() !== fds.join()) {
+        throw new Error(`fds left open: ${fdsAfter.filter((f) => !fds.includes(f)).join(", ")}`);
+      }
+      // Other engineers' containers may start processes meanwhile (a loop of `sleep`s in
+      // a container of theirs): count only processes in pid namespaces that are new.
+      const ownBefore = pidNamespaces(before.processes);
+      before.processes.push(
+        ...(await snapshot()).processes.filter((p) => ownBefore.has(pidNamespaceOf(p) ?? "")),
+      );
+      await assertNoLeaks(before);
+    },
+  });
+}
+
+function pidNamespaceOf(processLine: string): string | undefined {
+  try {
+    return Deno.readLinkSync(`/proc/${processLine.split(" ")[0]}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+function pidNamespaces(processLines: string[]): Set<string> {
+  return new Set(processLines.map(pidNamespaceOf).filter((n): n is string => n !== undefined));
+}
+
+/**
+ * `run` flags that let a busybox container run the host's Deno (and other
+ * dynamically linked host binaries): the binary, glibc and the loader.
+ */
+export function denoInContainer(): string[] {
+  return [
+    "-v",
+    `${Deno.realPathSync(Deno.execPath())}:/usr/local/bin/deno:ro`,
+    "-v",
+    "/usr/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:ro",
+    "-v",
+    "/usr/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu:ro",
+    "-v",
+    "/lib64:/lib64:ro",
+    "-e",
+    "DENO_DIR=/tmp/deno",
+    "-e",
+    "HOME=/tmp",
+  ];
+}
+
+/** Retries `fn` until it returns a value other than undefined, or fails after `ms`. */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  ms = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A TCP server in `ns` on `port` that records each client's address:port
+ * (one line per connection on its stdout) and holds the connection until the
+ * client closes it. Stop it with `close()`.
+ */
+export async function startPeerRecorder(
+  ns: TestNetns,
+  port: number,
+): Promise<{ peers: () => string[]; close: () => Promise<void> }> {
+  const code = `
+    const l = Deno.listen({ hostname: "0.0.0.0", port: ${port} });
+    console.log("ready");
+    for await (const c of l) {
+      const a = c.remoteAddr;
+      console.log(a.hostname + ":" + a.port);
+      (async () => { try { for await (const _ of c.readable) {} } catch {} })();
+    }`;
+  const child = await ns.spawnInside([Deno.execPath(), "eval", code]);
+  let text = "";
+  const reader = (async () => {
+    for await (const chunk of child.stdout) text += new TextDecoder().decode(chunk);
+  })();
+  await waitFor(
+    "the peer recorder to listen",
+    () => Promise.resolve(text.includes("ready") || undefined),
+  );
+  return {
+    peers: () => text.split("\n").filter((l) => /^\d+\.\d+\.\d+\.\d+:\d+$/.test(l)),
+    close: async () => {
+      child.kill("SIGKILL");
+      await child.status;
+      await reader.catch(() => {});
+      await child.stderr.cancel().catch(() => {});
+    },
+  };
+}
+
+/** Sends one UDP datagram from `ns` to ip:port and returns the answer (or "" after 2 s). */
+export async function udpAsk(
+  ns: TestNetns,
+  ip: string,
+  port: number,
+  msg: string,
+): Promise<string> {
+  const code = `
+    const s = Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: 0 });
+    const t = setTimeout(() => { console.log(""); Deno.exit(0); }, 2000);
+    await s.send(new TextEncoder().encode(${
+    JSON.stringify(msg)
+  }), { transport: "udp", hostname: "${ip}", port: ${port} });
+    const [d] = await s.receive();
+    clearTimeout(t);
+    console.log(new TextDecoder().decode(d));
+    s.close();`;
+  const r = await ns.run([Deno.execPath(), "eval", "--unstable-net", code], { check: false });
+  return r.stdout.trim();
 }

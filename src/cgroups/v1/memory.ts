@@ -66,6 +66,8 @@ export const memory: V1Controller = {
     const st = parseFlatKeyed(tryReadText(`${dir}/memory.stat`) ?? "");
     const cache = st.get("total_cache") ?? st.get("cache");
     if (cache !== undefined) s.memory.cache = cache;
+    const inactive = st.get("total_inactive_file") ?? st.get("inactive_file");
+    if (inactive !== undefined) s.memory.inactiveFile = inactive;
     s.oomKills = oomKills(dir);
   },
 };

@@ -42,6 +42,7 @@ export const memory: V2Controller = {
     if (peak !== undefined) s.memory.maxUsage = Number(peak);
     const st = parseFlatKeyed(tryReadText(`${dir}/memory.stat`) ?? "");
     if (st.has("file")) s.memory.cache = st.get("file")!;
+    if (st.has("inactive_file")) s.memory.inactiveFile = st.get("inactive_file")!;
     s.oomKills = oomKillsV2(dir);
   },
 };

@@ -29,6 +29,15 @@ const IFNAMSIZ = 16;
 const IPPROTO = { tcp: 6, udp: 17 } as const;
 /** Conntrack states, as bits of `ct state` (NF_CT_STATE_BIT). */
 export const CT_STATE = { invalid: 1, established: 2, related: 4, new: 8, untracked: 64 } as const;
+/** Conntrack status bits for `ct status` (enum ip_conntrack_status). */
+export const CT_STATUS_BIT = {
+  expected: 1,
+  seen_reply: 2,
+  assured: 4,
+  confirmed: 8,
+  snat: 16,
+  dnat: 32,
+} as const;
 /** RTN_LOCAL: `fib daddr type local`. */
 const RTN_LOCAL = 2;
 
@@ -144,6 +153,20 @@ export function ctState(...states: (keyof typeof CT_STATE)[]): Expr[] {
   const mask = states.reduce((m, s) => m | CT_STATE[s], 0);
   return [
     { kind: "ct", key: CT_KEY.state, dreg: R1 },
+    { kind: "bitwise", sreg: R1, dreg: R1, mask: u32(mask), xor: new Uint8Array(4) },
+    cmp("!=", new Uint8Array(4)),
+  ];
+}
+
+/**
+ * `ct status dnat`: ct status & mask != 0. A connection whose destination
+ * was translated (a published port) has the dnat bit from its first packet on.
+ * @example ctStatus("dnat")
+ */
+export function ctStatus(...bits: (keyof typeof CT_STATUS_BIT)[]): Expr[] {
+  const mask = bits.reduce((m, s) => m | CT_STATUS_BIT[s], 0);
+  return [
+    { kind: "ct", key: CT_KEY.status, dreg: R1 },
     { kind: "bitwise", sreg: R1, dreg: R1, mask: u32(mask), xor: new Uint8Array(4) },
     cmp("!=", new Uint8Array(4)),
   ];

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   ctState,
+  ctStatus,
   dnat,
   fibDaddrTypeLocal,
   iifname,
@@ -83,6 +84,17 @@ Deno.test("ct state established,related: host-order mask, cmp neq 0", () => {
   assert.deepEqual(ctState("established", "related"), [
     { kind: "ct", key: 0, dreg: 1 },
     { kind: "bitwise", sreg: 1, dreg: 1, mask: b(6, 0, 0, 0), xor: b(0, 0, 0, 0) },
+    { kind: "cmp", sreg: 1, op: "!=", data: b(0, 0, 0, 0) },
+  ]);
+});
+
+Deno.test("ct status dnat: ct load status, bitwise with IPS_DST_NAT (0x20), cmp neq 0", () => {
+  // [ ct load status => reg 1 ]
+  // [ bitwise reg 1 = ( reg 1 & 0x00000020 ) ^ 0x00000000 ]
+  // [ cmp neq reg 1 0x00000000 ]
+  assert.deepEqual(ctStatus("dnat"), [
+    { kind: "ct", key: 2, dreg: 1 },
+    { kind: "bitwise", sreg: 1, dreg: 1, mask: b(0x20, 0, 0, 0), xor: b(0, 0, 0, 0) },
     { kind: "cmp", sreg: 1, op: "!=", data: b(0, 0, 0, 0) },
   ]);
 });

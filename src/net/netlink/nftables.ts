@@ -25,6 +25,7 @@ import {
   nlaU64be,
   NLM_F,
   readString,
+  readU32be,
   readU64be,
 } from "./message.ts";
 import {
@@ -378,6 +379,53 @@ export function listChains(sock: NetlinkSocket, family: TableFamily, table: stri
     .map((m) => attrMap(m.payload.subarray(4)))
     .filter((a) => readString(a.get(NFTA_CHAIN.TABLE)) === table)
     .map((a) => readString(a.get(NFTA_CHAIN.NAME)) ?? "");
+}
+
+/** A chain as listed, with its hook when it is a base chain. */
+export interface NftChain {
+  family: TableFamily | number;
+  table: string;
+  name: string;
+  /** Base chains only: hook name ("forward", ...) or number, priority, type and policy. */
+  hook?: keyof typeof HOOK | number;
+  priority?: number;
+  type?: string;
+  policy?: "accept" | "drop";
+}
+
+const hookName = (n: number) =>
+  (Object.keys(HOOK) as (keyof typeof HOOK)[]).find((k) => HOOK[k] === n) ?? n;
+
+/**
+ * Every chain of one family (or of all), with hook, priority, type and policy
+ * of the base chains: what another program (iptables-nft, firewalld) has set
+ * up, e.g. `ip filter FORWARD` with policy drop.
+ */
+export function listChainInfo(sock: NetlinkSocket, family?: TableFamily): NftChain[] {
+  const f = family === undefined ? 0 : NFPROTO[family];
+  return dump(sock, NFT_MSG.GETCHAIN, f, [], "NFT_MSG_GETCHAIN dump")
+    .filter((m) => m.type === nftType(NFT_MSG.NEWCHAIN))
+    .map((m) => {
+      const a = attrMap(m.payload.subarray(4));
+      const c: NftChain = {
+        family: familyName(m.payload[0]!),
+        table: readString(a.get(NFTA_CHAIN.TABLE)) ?? "",
+        name: readString(a.get(NFTA_CHAIN.NAME)) ?? "",
+      };
+      const hook = a.get(NFTA_CHAIN.HOOK);
+      if (hook) {
+        const h = attrMap(hook);
+        const num = readU32be(h.get(NFTA_HOOK.HOOKNUM));
+        if (num !== undefined) c.hook = hookName(num);
+        const prio = readU32be(h.get(NFTA_HOOK.PRIORITY));
+        if (prio !== undefined) c.priority = prio | 0;
+        const policy = readU32be(a.get(NFTA_CHAIN.POLICY));
+        if (policy !== undefined) c.policy = policy === 0 ? "drop" : "accept";
+        const type = readString(a.get(NFTA_CHAIN.TYPE));
+        if (type !== undefined) c.type = type;
+      }
+      return c;
+    });
 }
 
 /** Finds the handles of the rules whose comment is `comment` (e.g. a container's id). */

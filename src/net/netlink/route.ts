@@ -35,7 +35,7 @@ import {
   RTPROT,
   vethPeerInfo,
 } from "./route_msg.ts";
-import { NetlinkError, type NetlinkSocket } from "./socket.ts";
+import { NetlinkError, type NetlinkSocket, type Request } from "./socket.ts";
 
 export type { Address, Link, Route };
 
@@ -148,16 +148,27 @@ export interface VethOptions {
   peerMac?: string;
   /** MTU of both ends. */
   mtu?: number;
+  /** Bridge ifindex to make this end a port of, at creation (IFLA_MASTER). */
+  master?: number;
+  /**
+   * Bring this end up at creation (IFF_UP in its ifinfomsg, as `ip link add
+   * NAME up ...`). The peer cannot be: the kernel configures it before the
+   * pair is linked, and veth_open then fails with ENOTCONN.
+   */
+  up?: boolean;
 }
 
 /**
- * Creates a veth pair, both ends down; the peer goes straight into
- * `peerNetnsFd` when given (IFLA_NET_NS_FD inside VETH_INFO_PEER), so it
- * never appears in this namespace.
+ * Creates a veth pair, both ends down (this end up with `up`); the peer goes
+ * straight into `peerNetnsFd` when given (IFLA_NET_NS_FD inside
+ * VETH_INFO_PEER), so it never appears in this namespace. Returns this end
+ * as the kernel echoes it (NLM_F_ECHO, Linux 6.3+): its `index`, and in
+ * `parent` the peer's ifindex in the peer's namespace; undefined on older
+ * kernels.
  *
  * @example createVeth(sock, { name: "veth1a2b3c", peerName: "eth0", peerNetnsFd: fd })
  */
-export function createVeth(sock: NetlinkSocket, opts: VethOptions): void {
+export function createVeth(sock: NetlinkSocket, opts: VethOptions): Link | undefined {
   checkIfname(opts.name);
   checkIfname(opts.peerName);
   const peer: LinkAttrs = { name: opts.peerName };
@@ -167,15 +178,19 @@ export function createVeth(sock: NetlinkSocket, opts: VethOptions): void {
   const a: LinkAttrs = { name: opts.name };
   if (opts.mac !== undefined) a.mac = parseMac(opts.mac);
   if (opts.mtu !== undefined) a.mtu = opts.mtu;
+  if (opts.master !== undefined) a.master = opts.master;
+  const h: IfInfoMsg = opts.up ? { flags: IFF.UP, change: IFF.UP } : {};
   a.linkInfo = { kind: "veth", data: [vethPeerInfo(peer)] };
-  sock.request({
+  const replies = sock.request({
     type: RTM.NEWLINK,
-    flags: NLM_F.CREATE | NLM_F.EXCL,
-    payload: linkPayload({}, a),
+    flags: NLM_F.CREATE | NLM_F.EXCL | NLM_F.ECHO,
+    payload: linkPayload(h, a),
     describe: `RTM_NEWLINK ${JSON.stringify(opts.name)} type veth peer ${
       JSON.stringify(opts.peerName)
     }`,
   });
+  const echoed = replies.find((m) => m.type === RTM.NEWLINK);
+  return echoed && decodeLink(echoed.payload);
 }
 
 /** Sets a link administratively up (`ip link set NAME up`). */
@@ -254,17 +269,17 @@ export function setBridgePortHairpin(sock: NetlinkSocket, port: LinkRef, on: boo
 
 // ---- addresses ----------------------------------------------------------------
 
-function addrRequest(
+function addrMessage(
   sock: NetlinkSocket,
   type: number,
   flags: number,
   link: LinkRef,
   cidr: string,
-) {
+): Request {
   const c = parseCidr(cidr);
   const index = linkIndex(sock, link);
   const broadcast = c.prefixLen < 31 ? broadcastOf(c) : undefined;
-  sock.request({
+  return {
     type,
     flags,
     payload: addrPayload({
@@ -276,7 +291,17 @@ function addrRequest(
     describe: `${type === RTM.NEWADDR ? "RTM_NEWADDR" : "RTM_DELADDR"} ${cidr} dev ${
       refDesc(link)
     }`,
-  });
+  };
+}
+
+function addrRequest(
+  sock: NetlinkSocket,
+  type: number,
+  flags: number,
+  link: LinkRef,
+  cidr: string,
+) {
+  sock.request(addrMessage(sock, type, flags, link, cidr));
 }
 
 /**
@@ -322,7 +347,12 @@ export interface RouteSpec {
   metric?: number;
 }
 
-function routeRequest(sock: NetlinkSocket, type: number, flags: number, spec: RouteSpec) {
+function routeMessage(
+  sock: NetlinkSocket,
+  type: number,
+  flags: number,
+  spec: RouteSpec,
+): Request {
   const c = spec.dst === "default"
     ? { address: new Uint8Array(4), prefixLen: 0 }
     : parseCidr(spec.dst);
@@ -346,12 +376,16 @@ function routeRequest(sock: NetlinkSocket, type: number, flags: number, spec: Ro
   if (spec.metric !== undefined) m.priority = spec.metric;
   const via = spec.gateway ? ` via ${spec.gateway}` : "";
   const dev = spec.link !== undefined ? ` dev ${refDesc(spec.link)}` : "";
-  sock.request({
+  return {
     type,
     flags,
     payload: routePayload(m),
     describe: `${adding ? "RTM_NEWROUTE" : "RTM_DELROUTE"} ${spec.dst}${via}${dev}`,
-  });
+  };
+}
+
+function routeRequest(sock: NetlinkSocket, type: number, flags: number, spec: RouteSpec) {
+  sock.request(routeMessage(sock, type, flags, spec));
 }
 
 /**
@@ -387,4 +421,41 @@ export function listRoutes(sock: NetlinkSocket, opts: { table?: number } = {}): 
     .filter((m) => m.type === RTM.NEWROUTE)
     .map((m) => decodeRoute(m.payload))
     .filter((r): r is Route => r !== undefined && r.table === table);
+}
+
+/** What `configureLink` sets on one link. */
+export interface LinkConfig {
+  /** Bring the link up. */
+  up?: boolean;
+  /** An IPv4 address to add, "172.17.0.2/16". */
+  address?: string;
+  /** A default route via this gateway, added after the address. */
+  gateway?: string;
+}
+
+/**
+ * Brings a link up, adds an address and a default route, as three requests
+ * in one sendto (rtnetlink handles them in order; each is answered). The
+ * first failure is thrown. Like `ip link set up; ip addr add; ip route add
+ * default via`, in one round trip.
+ *
+ * @example configureLink(sock, 2, { up: true, address: "172.17.0.2/16", gateway: "172.17.0.1" })
+ */
+export function configureLink(sock: NetlinkSocket, index: number, cfg: LinkConfig): void {
+  const reqs: Request[] = [];
+  if (cfg.up) {
+    reqs.push({
+      type: RTM.SETLINK,
+      payload: linkPayload({ index, flags: IFF.UP, change: IFF.UP }, {}),
+      describe: `RTM_SETLINK ifindex ${index} up`,
+    });
+  }
+  const create = NLM_F.CREATE | NLM_F.EXCL;
+  if (cfg.address !== undefined) {
+    reqs.push(addrMessage(sock, RTM.NEWADDR, create, index, cfg.address));
+  }
+  if (cfg.gateway !== undefined) {
+    reqs.push(routeMessage(sock, RTM.NEWROUTE, create, { dst: "default", gateway: cfg.gateway }));
+  }
+  sock.transact(reqs.map((r) => ({ ...r, flags: (r.flags ?? 0) | NLM_F.ACK })));
 }

@@ -1,0 +1,25 @@
+// tsbox create: create a container without starting it (`tsbox start` runs it).
+
+import { bool, formatHelp, parseFlags } from "../flags.ts";
+import { RUN_FLAGS, runOptions } from "./run.ts";
+
+const FLAGS = RUN_FLAGS.filter((f) => !["detach", "rm", "trace"].includes(f.name));
+const HELP = formatHelp(
+  "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+  "Create a new container (validated, recorded, its files made), without starting it.",
+  ["tsbox create --name web busybox httpd -f", "tsbox start web"],
+  FLAGS,
+);
+
+/** Entry point of `tsbox create`. */
+export async function main(args: string[]): Promise<number> {
+  const { flags, positionals } = parseFlags("create", args, FLAGS);
+  if (bool(flags, "help")) {
+    console.log(HELP);
+    return 0;
+  }
+  const opts = runOptions(flags, positionals);
+  const { createContainer } = await import("../../container/create.ts");
+  console.log(createContainer(opts).record.id);
+  return 0;
+}

@@ -1,0 +1,161 @@
+// `tsbox exec`: run a command in a running container, with its namespaces,
+// cgroups, capabilities, root filesystem and (unless overridden) its user,
+// environment and working directory. The exit code is the command's.
+
+import { readFileText } from "../../ffi/file.ts";
+import { O } from "../../ffi/constants.ts";
+import { sysRaw } from "../../ffi/syscall.ts";
+import { detectCgroups } from "../cgroups/detect.ts";
+import { parseProcCgroup } from "../cgroups/proc.ts";
+import { TsboxError } from "../errors.ts";
+import { openInRoot } from "../mount/securejoin.ts";
+import { relayConsole, windowSize } from "../runtime/console.ts";
+import { execProcess } from "../runtime/exec.ts";
+import { type NamespaceKind, NAMESPACES } from "../runtime/namespaces.ts";
+import { signalPidfd, waitPidfd } from "../runtime/process.ts";
+import { mergeEnv } from "../spec/from_run.ts";
+import { resolveUser } from "../spec/user.ts";
+import type { Process } from "../spec/types.ts";
+import { findContainer } from "../state/containers.ts";
+import { SIGNALS } from "../../ffi/constants.ts";
+import { openContainerPidfd } from "./signal.ts";
+import { reconcile } from "./status.ts";
+
+/** Options of `exec`. */
+export interface ExecOptions {
+  command: string[];
+  interactive: boolean;
+  tty: boolean;
+  env: string[];
+  user?: string | undefined;
+  workdir?: string | undefined;
+  detach: boolean;
+}
+
+/** The namespaces of `pid` that differ from ours: the ones to join. */
+function namespacesOf(pid: number): NamespaceKind["oci"][] {
+  const out: NamespaceKind["oci"][] = [];
+  for (const ns of NAMESPACES) {
+    try {
+      if (
+        Deno.readLinkSync(`/proc/${pid}/ns/${ns.proc}`) !==
+          Deno.readLinkSync(`/proc/self/ns/${ns.proc}`)
+      ) out.push(ns.oci);
+    } catch { /* this kernel lacks it */ }
+  }
+  return out;
+}
+
+/** cgroup.procs of every group `pid` is in, as seen from the host. */
+function cgroupProcsOf(pid: number): string[] {
+  let layout;
+  try {
+    layout = detectCgroups();
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const e of parseProcCgroup(readFileText(`/proc/${pid}/cgroup`))) {
+    let mount: string | undefined;
+    if (e.hierarchy === 0) mount = layout.v2Root;
+    else if (e.controllers[0]?.startsWith("name=")) mount = layout.named[e.controllers[0].slice(5)];
+    else mount = (layout.v1 as Record<string, string>)[e.controllers[0] ?? ""];
+    if (mount) out.push(`${mount}${e.path === "/" ? "" : e.path}/cgroup.procs`);
+  }
+  return out;
+}
+
+function readInContainer(pid: number, path: string): string {
+  const root = sysRaw("open", [`/proc/${pid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC]);
+  if (root < 0) return "";
+  try {
+    const fd = openInRoot(root, path, O.RDONLY);
+    try {
+      return readFileText(`/proc/self/fd/${fd}`);
+    } finally {
+      sysRaw("close", [fd]);
+    }
+  } catch {
+    return "";
+  } finally {
+    sysRaw("close", [root]);
+  }
+}
+
+/** Runs `opts.command` in container `ref`; returns its exit code (or 0 with --detach). */
+export async function execInContainer(ref: string, opts: ExecOptions): Promise<number> {
+  const rec = reconcile(findContainer(ref));
+  if (rec.status === "paused") {
+    throw new TsboxError(`container ${rec.name} is paused, unpause the container before exec`, {
+      exitCode: 1,
+    });
+  }
+  if (rec.status !== "running") {
+    throw new TsboxError(`container ${rec.name} is not running`, { exitCode: 1 });
+  }
+  const pidfd = openContainerPidfd(rec);
+  if (pidfd === undefined) {
+    throw new TsboxError(`container ${rec.name} is not running`, { exitCode: 1 });
+  }
+  try {
+    const base = rec.spec.process!;
+    let user = base.user;
+    if (opts.user !== undefined) {
+      const u = resolveUser(
+        opts.user,
+        readInContainer(rec.pid!, "/etc/passwd"),
+        readInContainer(rec.pid!, "/etc/group"),
+      );
+      user = {
+        uid: u.uid,
+        gid: u.gid,
+        ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}),
+      };
+    }
+    const ws = opts.tty ? windowSize(1) ?? windowSize(0) : undefined;
+    const proc: Process = {
+      ...base,
+      terminal: opts.tty,
+      args: opts.command,
+      env: mergeEnv(base.env ?? [], opts.tty ? ["TERM=xterm"] : [], opts.env),
+      cwd: opts.workdir ?? base.cwd,
+      user,
+      ...(ws ? { consoleSize: { height: ws[0], width: ws[1] } } : {}),
+    };
+    const started = execProcess({
+      pid: rec.pid!,
+      pidfd,
+      namespaces: namespacesOf(rec.pid!),
+      process: proc,
+      cgroupProcs: cgroupProcsOf(rec.pid!),
+      stdio: {
+        stdin: opts.interactive && !opts.detach ? "inherit" : "null",
+        stdout: "inherit",
+        stderr: "inherit",
+      },
+    });
+    if (opts.detach) {
+      sysRaw("close", [started.pidfd]);
+      return 0;
+    }
+    const forward =
+      (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as Deno.Signal[]).map(
+        (name) => {
+          const fn = () => signalPidfd(started.pidfd, SIGNALS[name]!);
+          Deno.addSignalListener(name, fn);
+          return () => Deno.removeSignalListener(name, fn);
+        },
+      );
+    const relay = started.console !== undefined ? relayConsole(started.console) : undefined;
+    const status = await waitPidfd(started.pidfd);
+    if (relay) {
+      await relay.done;
+      relay.restore();
+    }
+    forward.forEach((off) => off());
+    sysRaw("close", [started.pidfd]);
+    return status.code;
+  } finally {
+    sysRaw("close", [pidfd]);
+  }
+}

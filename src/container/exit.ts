@@ -1,0 +1,84 @@
+// What happens when a container's first process has ended, whoever saw it
+// (the foreground CLI or the supervisor): its status is recorded with OOM
+// kills detected, an event is emitted, the network and cgroup are released,
+// and the restart policy decides between "restarting" and "exited"; --rm
+// containers are removed.
+
+import { formatError } from "../errors.ts";
+import { getContainer, updateContainer } from "../state/containers.ts";
+import { now } from "../state/db.ts";
+import { emitEvent } from "../state/events.ts";
+import { parseRestartPolicy, shouldRestart } from "../supervisor/restart.ts";
+import { afterExit } from "./cgroup.ts";
+import { destroyContainer, releaseResources } from "./remove.ts";
+
+/**
+ * Records the end of `id`'s process. `status` is undefined when the exit
+ * status is unknown (then the container is "dead" with `error` as reason).
+ * Returns the exit code the user sees.
+ */
+export async function recordExit(
+  id: string,
+  status: { code: number } | undefined,
+  error?: string,
+): Promise<number> {
+  const rec = getContainer(id);
+  if (!rec) return status?.code ?? 125;
+  let code = status?.code;
+  let oomKilled = false;
+  try {
+    oomKilled = (await afterExit(rec)).oomKilled;
+  } catch { /* no cgroup */ }
+  if (oomKilled && code !== undefined && code < 128) code = 137;
+  const opts = rec.options as { restart?: string; autoRemove?: boolean };
+  const wasStarted = rec.startedAt !== null && error === undefined;
+  const restart = wasStarted && code !== undefined && !rec.stopRequested &&
+    rec.status !== "removing" &&
+    shouldRestart(parseRestartPolicy(opts.restart ?? "no"), code, rec.restartCount);
+  updateContainer(id, {
+    status: code === undefined
+      ? (wasStarted || rec.pid ? "dead" : "created")
+      : restart
+      ? "restarting"
+      : "exited",
+    exitCode: code ?? null,
+    oomKilled,
+    finishedAt: now(),
+    pid: null,
+    ...(error !== undefined ? { error } : {}),
+    ...(restart ? { restartCount: rec.restartCount + 1 } : {}),
+  });
+  if (oomKilled) emitEvent("oom", id, { name: rec.name, image: rec.image });
+  if (wasStarted || code !== undefined) {
+    emitEvent("die", id, { name: rec.name, image: rec.image, exitCode: String(code ?? "unknown") });
+  }
+  try {
+    if (opts.autoRemove && !restart) {
+      await destroyContainer(id);
+      emitEvent("destroy", id, { name: rec.name, image: rec.image });
+    } else {
+      // The container's directory stays until `rm`; its kernel objects go now.
+      await releaseResources(id, ["dir"]);
+    }
+  } catch (e) {
+    updateContainer(id, { error: formatError(e) });
+  }
+  return code ?? 125;
+}
+
+/** Records a start that failed before execve: the container stays "created" (or goes, with --rm). */
+export async function recordStartFailure(
+  id: string,
+  error: string,
+  exitCode: number,
+): Promise<void> {
+  const rec = getContainer(id);
+  if (!rec) return;
+  updateContainer(id, { status: "created", pid: null, pidStart: null, error, exitCode });
+  try {
+    if ((rec.options as { autoRemove?: boolean }).autoRemove) await destroyContainer(id);
+    else await releaseResources(id, ["dir"]);
+  } catch (e) {
+    updateContainer(id, { error: `${error}; ${formatError(e)}` });
+  }
+}

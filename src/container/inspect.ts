@@ -1,0 +1,158 @@
+// `tsbox inspect`: a container as JSON, shaped like Docker's so scripts and
+// `--format '{{.State.Status}}'` habits carry over, plus what tsbox adds:
+// the cgroup (requested and effective limits) and namespace inode ids.
+
+import { containerDir } from "../paths.ts";
+import { NAMESPACES } from "../runtime/namespaces.ts";
+import type { ContainerRecord } from "../state/containers.ts";
+import { bindingsOf } from "../net/reservations.ts";
+import { state } from "../state/db.ts";
+import { cgroupInfo } from "./cgroup.ts";
+import { reconcile } from "./status.ts";
+
+function namespaceIds(pid: number | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!pid) return out;
+  for (const ns of NAMESPACES) {
+    try {
+      out[ns.oci] = Deno.readLinkSync(`/proc/${pid}/ns/${ns.proc}`);
+    } catch { /* gone, or not in this kernel */ }
+  }
+  return out;
+}
+
+function macFor(ip: string): string {
+  return ["02", "42", ...ip.split(".").map((b) => Number(b).toString(16).padStart(2, "0"))].join(
+    ":",
+  );
+}
+
+function networkSettings(
+  rec: ContainerRecord,
+  opts: Record<string, unknown>,
+): Record<string, unknown> {
+  const leases = state().all<
+    { network: string; address: string; gateway: string | null; subnet: string | null }
+  >(
+    `SELECT leases.network, leases.address, networks.gateway, networks.subnet FROM leases
+     LEFT JOIN networks ON networks.name = leases.network WHERE leases.container_id = ?`,
+    rec.id,
+  );
+  const networks: Record<string, unknown> = {};
+  for (const l of leases) {
+    networks[l.network] = {
+      IPAddress: l.address,
+      IPPrefixLen: l.subnet ? Number(l.subnet.split("/")[1]) : 0,
+      Gateway: l.gateway ?? "",
+      MacAddress: macFor(l.address),
+    };
+  }
+  const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const b of bindingsOf(rec.id)) {
+    (ports[`${b.containerPort}/${b.proto}`] ??= []).push({
+      HostIp: b.hostIp,
+      HostPort: String(b.hostPort),
+    });
+  }
+  const first = leases[0];
+  return {
+    NetworkMode: (opts.network as string) ?? "bridge",
+    IPAddress: first?.address ?? "",
+    Gateway: first?.gateway ?? "",
+    MacAddress: first ? macFor(first.address) : "",
+    Ports: ports,
+    Networks: networks,
+    SandboxKey: rec.pid ? `/proc/${rec.pid}/ns/net` : "",
+  };
+}
+
+/** The inspect document of a container. */
+export function inspectContainer(r: ContainerRecord): Record<string, unknown> {
+  const rec = reconcile(r);
+  const spec = rec.spec;
+  const proc = spec.process!;
+  const opts = rec.options;
+  const dir = containerDir(rec.id);
+  const running = rec.status === "running" || rec.status === "paused";
+  let cgroup: unknown = null;
+  try {
+    cgroup = cgroupInfo(rec) ?? null;
+  } catch { /* cgroups not available */ }
+  return {
+    Id: rec.id,
+    Created: rec.created,
+    Path: proc.args[0] ?? "",
+    Args: proc.args.slice(1),
+    State: {
+      Status: rec.status,
+      Running: running,
+      Paused: rec.status === "paused",
+      Restarting: rec.status === "restarting",
+      OOMKilled: rec.oomKilled,
+      Dead: rec.status === "dead",
+      Pid: running ? rec.pid ?? 0 : 0,
+      ExitCode: rec.exitCode ?? 0,
+      Error: rec.error ?? "",
+      StartedAt: rec.startedAt ?? "0001-01-01T00:00:00Z",
+      FinishedAt: rec.finishedAt ?? "0001-01-01T00:00:00Z",
+    },
+    Image: rec.imageId ? `sha256:${rec.imageId}` : "",
+    ResolvConfPath: `${dir}/resolv.conf`,
+    HostnamePath: `${dir}/hostname`,
+    HostsPath: `${dir}/hosts`,
+    LogPath: `${dir}/container.log`,
+    Name: `/${rec.name}`,
+    RestartCount: rec.restartCount,
+    Driver: "overlay",
+    HostConfig: {
+      AutoRemove: opts.autoRemove ?? false,
+      NetworkMode: opts.network ?? "bridge",
+      PortBindings: opts.publish ?? [],
+      RestartPolicy: {
+        Name: String(opts.restart ?? "no").split(":")[0],
+        MaximumRetryCount: Number(String(opts.restart ?? "").split(":")[1] ?? 0),
+      },
+      Privileged: opts.privileged ?? false,
+      ReadonlyRootfs: spec.root?.readonly ?? false,
+      CapAdd: opts.capAdd ?? [],
+      CapDrop: opts.capDrop ?? [],
+      UsernsMode: opts.userns === "remap" ? "remap" : "",
+      CgroupParent: opts.cgroupParent ?? "",
+      Resources: spec.linux?.resources ?? {},
+      MaskedPaths: spec.linux?.maskedPaths ?? [],
+      ReadonlyPaths: spec.linux?.readonlyPaths ?? [],
+    },
+    GraphDriver: {
+      Name: "overlay",
+      Data: rec.imageId
+        ? { UpperDir: `${dir}/upper`, WorkDir: `${dir}/work` }
+        : { RootDir: spec.root?.path },
+    },
+    Mounts: (spec.mounts ?? []).filter((m) =>
+      m.type === "bind" && !m.destination.startsWith("/etc/")
+    ).map((m) => ({
+      Type: "bind",
+      Source: m.source,
+      Destination: m.destination,
+      RW: !(m.options ?? []).includes("ro"),
+    })),
+    Config: {
+      Hostname: spec.hostname ?? "",
+      User: proc.user.uid === 0 && proc.user.gid === 0 ? "" : `${proc.user.uid}:${proc.user.gid}`,
+      Tty: proc.terminal ?? false,
+      OpenStdin: opts.interactive ?? false,
+      Env: proc.env ?? [],
+      Cmd: proc.args,
+      Image: rec.image,
+      WorkingDir: proc.cwd,
+      Labels: Object.fromEntries(((opts.labels as string[] | undefined) ?? []).map((l) => {
+        const i = l.indexOf("=");
+        return i < 0 ? [l, ""] : [l.slice(0, i), l.slice(i + 1)];
+      })),
+    },
+    NetworkSettings: networkSettings(rec, opts),
+    Cgroup: cgroup,
+    Namespaces: namespaceIds(running ? rec.pid : null),
+    Spec: spec,
+  };
+}

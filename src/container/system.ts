@@ -1,0 +1,112 @@
+// `tsbox system df` and `system prune`: what tsbox's state uses on disk, and
+// removing what nothing uses (stopped containers, unused user networks,
+// unused images).
+
+import { listImages } from "../image/store.ts";
+import { removeImage } from "../image/store.ts";
+import { listNetworks, networkInUse, removeNetwork } from "../net/network.ts";
+import { containerDir } from "../paths.ts";
+import { listContainers } from "../state/containers.ts";
+import { formatError } from "../errors.ts";
+import { removeContainer } from "./lifecycle.ts";
+import { reconcile } from "./status.ts";
+
+/** Bytes used by the files under `path` (not following links). */
+export function diskUsage(path: string): number {
+  let total = 0;
+  const walk = (p: string) => {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(p);
+    } catch {
+      return;
+    }
+    total += info.size;
+    if (info.isDirectory) {
+      try {
+        for (const e of Deno.readDirSync(p)) walk(`${p}/${e.name}`);
+      } catch { /* unreadable */ }
+    }
+  };
+  walk(path);
+  return total;
+}
+
+/** One row of `system df`. */
+export interface DfRow {
+  type: string;
+  total: number;
+  active: number;
+  size: number;
+  reclaimable: number;
+}
+
+/** Disk usage by images and containers. */
+export function systemDf(): DfRow[] {
+  const containers = listContainers().map(reconcile);
+  const usedImages = new Set(containers.map((c) => c.imageId).filter(Boolean));
+  const images = listImages();
+  const imageSize = images.reduce((a, i) => a + i.size, 0);
+  const unusedSize = images.filter((i) => !usedImages.has(i.id)).reduce((a, i) => a + i.size, 0);
+  const sizes = containers.map((c) => ({ c, size: diskUsage(`${containerDir(c.id)}/upper`) }));
+  const active = (s: string) => s === "running" || s === "paused" || s === "restarting";
+  return [
+    {
+      type: "Images",
+      total: images.length,
+      active: usedImages.size,
+      size: imageSize,
+      reclaimable: unusedSize,
+    },
+    {
+      type: "Containers",
+      total: containers.length,
+      active: containers.filter((c) => active(c.status)).length,
+      size: sizes.reduce((a, s) => a + s.size, 0),
+      reclaimable: sizes.filter((s) => !active(s.c.status)).reduce((a, s) => a + s.size, 0),
+    },
+    { type: "Local Volumes", total: 0, active: 0, size: 0, reclaimable: 0 },
+  ];
+}
+
+/** What `system prune` removed. */
+export interface PruneReport {
+  containers: string[];
+  networks: string[];
+  images: string[];
+  errors: string[];
+}
+
+/** Removes stopped containers, unused user networks and (all: every unused, else nameless) images. */
+export async function systemPrune(allImages: boolean): Promise<PruneReport> {
+  const report: PruneReport = { containers: [], networks: [], images: [], errors: [] };
+  for (const c of listContainers().map(reconcile)) {
+    if (["exited", "dead"].includes(c.status) || (c.status === "created" && !c.pid)) {
+      try {
+        await removeContainer(c.id, false);
+        report.containers.push(c.id);
+      } catch (e) {
+        report.errors.push(formatError(e));
+      }
+    }
+  }
+  for (const n of listNetworks()) {
+    if (["bridge", "host", "none"].includes(n.name) || networkInUse(n.name)) continue;
+    try {
+      removeNetwork(n.name);
+      report.networks.push(n.name);
+    } catch (e) {
+      report.errors.push(formatError(e));
+    }
+  }
+  const used = new Set(listContainers().map((c) => c.imageId));
+  for (const img of listImages()) {
+    if (used.has(img.id) || (!allImages && img.names.length)) continue;
+    try {
+      report.images.push(...removeImage(img.id, false));
+    } catch (e) {
+      report.errors.push(formatError(e));
+    }
+  }
+  return report;
+}

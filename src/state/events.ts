@@ -1,0 +1,52 @@
+// Container events (create, start, die, oom, stop, kill, pause, unpause,
+// restart, rename, destroy) as `tsbox events` shows them: appended to the
+// events table by whichever tsbox process saw them happen, read in order.
+
+import { now, state } from "./db.ts";
+
+/** One event. */
+export interface TsboxEvent {
+  seq: number;
+  time: string;
+  type: string;
+  action: string;
+  id: string;
+  attributes: Record<string, string>;
+}
+
+/** Records an event (never fails the operation that caused it). */
+export function emitEvent(
+  action: string,
+  id: string,
+  attributes: Record<string, string> = {},
+  type = "container",
+): void {
+  try {
+    state().run(
+      "INSERT INTO events (time, type, action, id, attributes) VALUES (?, ?, ?, ?, ?)",
+      now(),
+      type,
+      action,
+      id,
+      JSON.stringify(attributes),
+    );
+  } catch {
+    // Events are informational; losing one must not break a start or a stop.
+  }
+}
+
+/** Events after sequence number `after`, oldest first. */
+export function eventsAfter(after: number, limit = 1000): TsboxEvent[] {
+  return state().all<
+    { seq: number; time: string; type: string; action: string; id: string; attributes: string }
+  >(
+    "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+    after,
+    limit,
+  ).map((r) => ({ ...r, attributes: JSON.parse(r.attributes) }));
+}
+
+/** The newest sequence number (0 when there is none). */
+export function lastEventSeq(): number {
+  return state().get<{ m: number | null }>("SELECT max(seq) AS m FROM events")?.m ?? 0;
+}

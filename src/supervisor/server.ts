@@ -1,0 +1,246 @@
+// The supervisor: one process per state root, started on demand by the first
+// `run -d` and gone when nothing is left to watch. It is the parent of every
+// detached container's first process, so it learns each exit status
+// (waitid on the pidfd), writes the container's output to its log, records
+// the exit (and OOM kills), releases the network and cgroup, applies the
+// restart policy and removes --rm containers.
+//
+// Its death never takes a container with it: containers keep running (their
+// log FIFOs only fill up), `ps` still tells the truth from /proc, and a new
+// supervisor adopts running containers (watching them by pidfd; their exit
+// status is then unknown, and they are recorded as dead with that reason).
+
+import { O, P_PIDFD, WEXITED, WNOHANG } from "../../ffi/constants.ts";
+import { Errno } from "../../ffi/errno.ts";
+import { sys, sysRaw } from "../../ffi/syscall.ts";
+import { exitCodeOf, formatError } from "../errors.ts";
+import { runRoot } from "../paths.ts";
+import { NO_TRACE } from "../runtime/trace.ts";
+import { findContainer, getContainer, listContainers } from "../state/containers.ts";
+import { containerFromRecord } from "../container/create.ts";
+import { startCreated } from "../container/start.ts";
+import { recordExit, recordStartFailure } from "../container/exit.ts";
+import { processAlive } from "../container/status.ts";
+import {
+  drain,
+  LogWriter,
+  makeFifos,
+  openFifoForContainer,
+  openFifoForReading,
+  type Stream,
+} from "./logs.ts";
+import { EPOLLHUP, EPOLLIN, Poller } from "./poller.ts";
+import { encode, readLine, type Request, type Response } from "./protocol.ts";
+import { socketPath } from "./client.ts";
+import { restartDecision } from "./restart.ts";
+
+const IDLE_EXIT_MS = 2000;
+const LOCK_EX = 2, LOCK_NB = 4;
+
+/** One container being watched. */
+interface Watch {
+  id: string;
+  pid: number;
+  pidfd: number;
+  /** Our child: its exit status can be read. */
+  child: boolean;
+  log: LogWriter;
+  /** Log sources: FIFO readers or the pty master. */
+  sources: { fd: number; stream: Stream }[];
+}
+
+class Supervisor {
+  readonly poller = new Poller();
+  readonly watches = new Map<string, Watch>();
+  readonly #buf = new Uint8Array(65536);
+  connections = 0;
+  lastActivity = Date.now();
+
+  /** Starts (or restarts) a container as our child. */
+  async start(id: string): Promise<Response> {
+    const rec = findContainer(id);
+    if (this.watches.has(rec.id)) {
+      return { ok: false, error: `container ${rec.name} is already running`, exitCode: 1 };
+    }
+    const c = containerFromRecord(rec);
+    const fifos = makeFifos(rec.id);
+    const out = openFifoForContainer(fifos.stdout);
+    const err = openFifoForContainer(fifos.stderr);
+    const sources = [
+      { fd: openFifoForReading(fifos.stdout), stream: "stdout" as const },
+      { fd: openFifoForReading(fifos.stderr), stream: "stderr" as const },
+    ];
+    try {
+      const started = await startCreated(c, { stdin: "null", stdout: out, stderr: err }, NO_TRACE);
+      if (started.console !== undefined) {
+        sys("fcntl", [started.console, 4, /* F_SETFL */ O.NONBLOCK | O.RDWR]);
+        sources.push({ fd: started.console, stream: "stdout" });
+      }
+      this.watch({
+        id: rec.id,
+        pid: started.pid,
+        pidfd: started.pidfd,
+        child: true,
+        log: new LogWriter(rec.id),
+        sources,
+      });
+      return { ok: true, pid: started.pid };
+    } catch (e) {
+      for (const s of sources) sysRaw("close", [s.fd]);
+      await recordStartFailure(rec.id, formatError(e), exitCodeOf(e)).catch(() => {});
+      return { ok: false, error: formatError(e), exitCode: exitCodeOf(e) };
+    } finally {
+      sysRaw("close", [out]);
+      sysRaw("close", [err]);
+    }
+  }
+
+  watch(w: Watch): void {
+    this.watches.set(w.id, w);
+    for (const s of w.sources) {
+      this.poller.add(s.fd, (ev) => this.#onOutput(w, s, ev), EPOLLIN);
+    }
+    this.poller.add(w.pidfd, () => void this.#onExit(w));
+  }
+
+  #onOutput(w: Watch, s: { fd: number; stream: Stream }, events: number): void {
+    const chunks = drain(s.fd, this.#buf);
+    for (const c of chunks ?? []) w.log.write(s.stream, c);
+    if (chunks === null || (events & EPOLLHUP && !(events & EPOLLIN))) {
+      this.poller.remove(s.fd);
+      sysRaw("close", [s.fd]);
+      w.sources = w.sources.filter((x) => x !== s);
+    }
+  }
+
+  async #onExit(w: Watch): Promise<void> {
+    this.poller.remove(w.pidfd);
+    let status: { code: number; signal?: number } | undefined;
+    if (w.child) {
+      const si = new Uint8Array(128);
+      if (sysRaw("waitid", [P_PIDFD, w.pidfd, si, WEXITED | WNOHANG]) === 0) {
+        const dv = new DataView(si.buffer);
+        const how = dv.getInt32(8, true), st = dv.getInt32(24, true);
+        status = how === 1 ? { code: st } : { code: 128 + st, signal: st };
+      }
+    }
+    sysRaw("close", [w.pidfd]);
+    for (const s of w.sources) {
+      for (const c of drain(s.fd, this.#buf) ?? []) w.log.write(s.stream, c);
+      this.poller.remove(s.fd);
+      sysRaw("close", [s.fd]);
+    }
+    w.log.close();
+    this.watches.delete(w.id);
+    this.lastActivity = Date.now();
+    try {
+      await recordExit(
+        w.id,
+        status,
+        status ? undefined : "exit status lost: its supervisor restarted while it ran",
+      );
+      const next = restartDecision(getContainer(w.id));
+      if (next !== undefined) {
+        await new Promise((r) => setTimeout(r, next));
+        const rec = getContainer(w.id);
+        if (rec && (rec.status === "restarting") && !rec.stopRequested) await this.start(w.id);
+      }
+    } catch (e) {
+      console.error(`tsbox supervisor: after exit of ${w.id.slice(0, 12)}: ${formatError(e)}`);
+    }
+  }
+
+  /** Watches containers left running by a supervisor that died. */
+  adopt(): void {
+    for (const rec of listContainers()) {
+      if (!["running", "paused"].includes(rec.status) || !processAlive(rec)) continue;
+      const pidfd = sysRaw("pidfd_open", [rec.pid!, 0]);
+      if (pidfd < 0) continue;
+      const sources: { fd: number; stream: Stream }[] = [];
+      try {
+        const fifos = makeFifos(rec.id);
+        sources.push({ fd: openFifoForReading(fifos.stdout), stream: "stdout" });
+        sources.push({ fd: openFifoForReading(fifos.stderr), stream: "stderr" });
+      } catch { /* a foreground container: no FIFOs */ }
+      this.watch({
+        id: rec.id,
+        pid: rec.pid!,
+        pidfd,
+        child: false,
+        log: new LogWriter(rec.id),
+        sources,
+      });
+    }
+  }
+
+  async serve(conn: Deno.Conn): Promise<void> {
+    this.connections++;
+    const pending = { buf: "" };
+    try {
+      for (;;) {
+        const line = await readLine(conn, pending);
+        if (line === undefined) break;
+        let res: Response;
+        try {
+          const req = JSON.parse(line) as Request;
+          res = req.op === "start"
+            ? await this.start(req.id)
+            : { ok: true, pid: Deno.pid, watching: this.watches.size };
+        } catch (e) {
+          res = { ok: false, error: formatError(e), exitCode: exitCodeOf(e) };
+        }
+        await conn.write(encode(res));
+      }
+    } catch {
+      /* client went away */
+    } finally {
+      this.connections--;
+      this.lastActivity = Date.now();
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    }
+  }
+}
+
+/** Runs the supervisor until it has been idle with nothing to watch. Returns its exit code. */
+export async function supervise(): Promise<number> {
+  const dir = runRoot();
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const lock = sys("open", [`${dir}/supervisor.lock`, O.RDWR | O.CREAT | O.CLOEXEC, 0o600]);
+  if (sysRaw("flock", [lock, LOCK_EX | LOCK_NB]) === -Errno.EAGAIN) return 0; // another one runs
+  const path = socketPath();
+  try {
+    Deno.removeSync(path);
+  } catch { /* none */ }
+  const sup = new Supervisor();
+  sup.adopt();
+  const loop = sup.poller.run();
+  // Listen until idle; a start accepted just before the listener closed means
+  // there is something to watch again, so listen again.
+  do {
+    const listener = Deno.listen({ transport: "unix", path });
+    const idle = setInterval(() => {
+      if (
+        sup.watches.size === 0 && sup.connections === 0 &&
+        Date.now() - sup.lastActivity > IDLE_EXIT_MS
+      ) {
+        try {
+          Deno.removeSync(path);
+        } catch { /* gone */ }
+        listener.close();
+      }
+    }, 250);
+    try {
+      for await (const conn of listener) {
+        sup.lastActivity = Date.now();
+        sup.serve(conn);
+      }
+    } catch { /* listener closed */ }
+    clearInterval(idle);
+    while (sup.connections > 0) await new Promise((r) => setTimeout(r, 10));
+  } while (sup.watches.size > 0);
+  sup.poller.stop();
+  await loop;
+  return 0;
+}
