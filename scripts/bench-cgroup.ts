@@ -195,7 +195,7 @@ export async function benchCgroup(
     console.log(`cgroup setup per container (${result.mode} host, median of ${runs})`);
     console.log(`  detect layout + open driver (once per process): ${result.openMs.toFixed(2)} ms`);
     console.log(
-      `  ${"in process".padEnd(42)}${
+      `  ${"in process (place: cgroup.procs)".padEnd(42)}${
         ["create", "place", "destroy", "total"].map((h) => h.padStart(10)).join("")
       }`,
     );

@@ -33,6 +33,8 @@ export interface NetBenchResult {
   };
   throughput: {
     seconds: number;
+    /** Rounds of the three measurements, interleaved. */
+    repeat: number;
     direct: number;
     containerToOutside: number;
     outsideToPublished: number;
@@ -120,7 +122,7 @@ async function iperfClient(
 export async function benchNetThroughput(
   t: Topology,
   seconds: number,
-  repeat = 3,
+  repeat = 5,
 ): Promise<NetBenchResult["throughput"]> {
   const nsExec = (ns: Topology["host"]) => (args: string[]) => ns.run(args, { check: false });
   const direct: number[] = [], out: number[] = [], pub: number[] = [];
@@ -156,14 +158,16 @@ export async function benchNetThroughput(
     pub.push(await iperfClient(nsExec(t.outside), t.hostIp, seconds, 5301));
     await web.output();
   }
-  const d = median(direct), o = median(out), p = median(pub);
+  // The machine's load changes from one round to the next: compare each
+  // round with its own direct figure, then take the median of the ratios.
   return {
     seconds,
-    direct: d,
-    containerToOutside: o,
-    outsideToPublished: p,
-    ratioOut: o / d,
-    ratioPublished: p / d,
+    repeat,
+    direct: median(direct),
+    containerToOutside: median(out),
+    outsideToPublished: median(pub),
+    ratioOut: median(out.map((o, i) => o / direct[i]!)),
+    ratioPublished: median(pub.map((p, i) => p / direct[i]!)),
   };
 }
 
@@ -210,7 +214,9 @@ export function printNetBench(r: NetBenchResult): void {
     }`,
   );
   console.log(`  first use (builds tsbox0) ${f(s.firstUse)} ms`);
-  console.log(`iperf3 throughput (median of 3 x ${t.seconds} s):`);
+  console.log(
+    `iperf3 throughput (median of ${t.repeat} rounds of ${t.seconds} s; ratios per round):`,
+  );
   console.log(`  host -> outside           ${f(t.direct)} Gbit/s`);
   console.log(
     `  container -> outside      ${f(t.containerToOutside)} Gbit/s  (${f(t.ratioOut)} of direct)`,

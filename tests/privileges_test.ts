@@ -133,3 +133,21 @@ rootTest(
     assert.equal(ps.stdout, "", "nothing was created");
   },
 );
+
+rootTest("--sysctl sets namespaced kernel parameters and refuses host-wide ones", async (root) => {
+  const r = await run(
+    root,
+    "--sysctl",
+    "net.ipv4.ip_forward=1",
+    "--sysctl",
+    "kernel.shmmni=100",
+    "busybox",
+    "sh",
+    "-c",
+    "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni",
+  );
+  assert.equal(r.stdout, "1\n100\n");
+  const bad = await run(root, "--sysctl", "kernel.panic=1", "busybox", "true");
+  assert.equal(bad.code, 125);
+  assert.match(bad.stderr, /sysctl "kernel.panic" is not allowed/);
+});

@@ -19,7 +19,8 @@
 // there when missing (after a reboot). Documentation/admin-guide/cgroup-v2.rst,
 // cgroup-v1/cgroups.rst; clone3(2) CLONE_INTO_CGROUP.
 
-import { sysRaw } from "../../ffi/syscall.ts";
+import { Errno } from "../../ffi/errno.ts";
+import { SyscallError, sysRaw } from "../../ffi/syscall.ts";
 import { type CgroupLayout, detectCgroups } from "../cgroups/detect.ts";
 import { type CgroupDriver, pathPrefixes } from "../cgroups/driver.ts";
 import { type EffectiveLimits, effectiveLimits } from "../cgroups/effective.ts";
@@ -143,13 +144,24 @@ function ensureGroups(driver: CgroupDriver, name: string | undefined): void {
   }
 }
 
-/** Runs `fn`, again when a concurrent removal of an empty parent made it fail (ENOENT). */
+/** Whether `e` or one of its causes is the syscall error `errno`. */
+function hasErrno(e: unknown, errno: number): boolean {
+  for (let c = e; c instanceof Error; c = c.cause) {
+    if (c instanceof SyscallError && c.errno === errno) return true;
+  }
+  return false;
+}
+
+/**
+ * Runs `fn`, again (twice at most) when it failed with ENOENT: another tsbox
+ * process removed the empty default parent between our mkdirs (pruneDefaultParent).
+ */
 function retrying<T>(fn: () => T): T {
   for (let attempt = 1;; attempt++) {
     try {
       return fn();
     } catch (e) {
-      if (e instanceof UsageError || attempt === 3) throw e;
+      if (attempt === 3 || !hasErrno(e, Errno.ENOENT)) throw e;
     }
   }
 }

@@ -25,19 +25,15 @@ const undoers = new Map<string, Undo>([
   ["network", undoNetworkResource],
 ]);
 
-/**
- * Modules that register undo functions when loaded. They are imported here
- * on demand, not statically, because they import this module themselves.
- */
-const UNDO_MODULES = [
-  async () => void await import("./cgroup.ts"),
-  async () => registerUndo("network", (await import("../net/teardown.ts")).undoNetworkResource),
-];
 let loaded = false;
 
+/**
+ * The cgroup module registers its undo function when loaded; it is imported
+ * here on demand, not statically, because it imports this module itself.
+ */
 async function loadUndoers(): Promise<void> {
   if (loaded) return;
-  for (const load of UNDO_MODULES) await load();
+  await import("./cgroup.ts");
   loaded = true;
 }
 

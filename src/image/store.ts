@@ -12,7 +12,7 @@ import { extractTar } from "./extract.ts";
 
 /** An image in the store. */
 export interface Image {
-  /** sha256 of the imported archive, hex. */
+  /** sha256 of the archive's sha256 and the config, hex. */
   id: string;
   names: string[];
   created: string;
@@ -78,7 +78,10 @@ export async function importImage(file: string, name: string, config: ImageConfi
   } catch (e) {
     throw new TsboxError(`open ${JSON.stringify(file)}`, { cause: e });
   }
-  const id = await sha256File(file);
+  // Like Docker's image id, it covers the config too: the same archive
+  // imported with other --change instructions is another image.
+  const id = createHash("sha256").update(`${await sha256File(file)}\n${JSON.stringify(config)}`)
+    .digest("hex");
   const dir = imageDir(id);
   const have = state().get<ImageRow>("SELECT * FROM images WHERE id = ?", id);
   if (!have) {

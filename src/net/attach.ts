@@ -20,6 +20,7 @@
 // prints a line starting with "net:", and a total.
 
 import { NETLINK_ROUTE, O } from "../../ffi/constants.ts";
+import { Errno } from "../../ffi/errno.ts";
 import { sys, sysRaw } from "../../ffi/syscall.ts";
 import { TsboxError } from "../errors.ts";
 import type { Created } from "../container/create.ts";
@@ -29,8 +30,14 @@ import { addResource, listResources, removeResource } from "../state/containers.
 import { state } from "../state/db.ts";
 import { hostsFor, refreshHosts, writeInPlace } from "./hosts.ts";
 import { leaseAddress } from "./ipam.ts";
-import { NetlinkSocket } from "./netlink/socket.ts";
-import { DEFAULT_NETWORK, ensureNetworkKernel, type Network, resolveNetwork } from "./network.ts";
+import { NetlinkError, NetlinkSocket } from "./netlink/socket.ts";
+import {
+  DEFAULT_NETWORK,
+  ensureNetworkKernel,
+  type Network,
+  reinstallNetworkRules,
+  resolveNetwork,
+} from "./network.ts";
 import { addPortRules, resolvePorts } from "./portmap.ts";
 import type { PortBinding } from "./ports.ts";
 import { containerNetnsPath, type NetworkOptions, parseNetworkRequest } from "./request.ts";
@@ -167,21 +174,24 @@ function wire(pid: number, w: Wiring, trace: Tracer): void {
   const nsPath = `/proc/${pid}/ns/net`;
   const nsFd = sys("open", [nsPath, O.RDONLY | O.CLOEXEC]);
   try {
-    trace.run(`net: veth ${w.veth} <-> eth0 in ${nsPath}`, () => {
-      plugVeth(hostRoute(), {
-        name: w.veth,
-        bridgeIndex: w.bridgeIndex,
-        netnsFd: nsFd,
-        address: w.address,
-        hairpin: w.bindings.length > 0,
-      });
-    });
+    const { peerIndex } = trace.run(
+      `net: veth ${w.veth} <-> eth0 in ${nsPath}`,
+      () =>
+        plugVeth(hostRoute(), {
+          name: w.veth,
+          bridgeIndex: w.bridgeIndex,
+          netnsFd: nsFd,
+          address: w.address,
+          hairpin: w.bindings.length > 0,
+        }),
+    );
     trace.run(`net: eth0 ${w.address}/${w.net.subnet.prefixLen} via ${w.net.gateway}`, () => {
       using inner = NetlinkSocket.open(NETLINK_ROUTE, { netns: nsFd });
       configureContainerSide(inner, {
         address: w.address,
         prefixLen: w.net.subnet.prefixLen,
         gateway: w.net.gateway,
+        ...(peerIndex !== undefined ? { peerIndex } : {}),
       });
     });
   } catch (e) {
@@ -190,10 +200,18 @@ function wire(pid: number, w: Wiring, trace: Tracer): void {
     sysRaw("close", [nsFd]);
   }
   if (w.bindings.length) {
-    trace.run(
-      `net: ${w.bindings.length} published-port rule(s)`,
-      () => addPortRules(hostNetfilter(), w.id, w.address, w.bindings),
-    );
+    trace.run(`net: ${w.bindings.length} published-port rule(s)`, () => {
+      try {
+        addPortRules(hostNetfilter(), w.id, w.address, w.bindings);
+      } catch (e) {
+        if (
+          !(e instanceof TsboxError && e.cause instanceof NetlinkError &&
+            e.cause.errno === Errno.ENOENT)
+        ) throw e;
+        reinstallNetworkRules(w.net); // the table was flushed by someone else
+        addPortRules(hostNetfilter(), w.id, w.address, w.bindings);
+      }
+    });
   }
   if (w.net.name !== DEFAULT_NETWORK.name) {
     trace.run(`net: /etc/hosts of the peers on ${w.net.name}`, () => refreshHosts(w.net.name));

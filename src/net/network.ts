@@ -148,6 +148,15 @@ export function ensureNetworkKernel(net: Network, route: NetlinkSocket): Link {
   });
 }
 
+/**
+ * Installs the network's rules again (under the network lock): for when the
+ * bridge is up but tsbox's table was removed behind its back (`nft flush
+ * ruleset`), which a container's DNAT rules notice (ENOENT).
+ */
+export function reinstallNetworkRules(net: Network): void {
+  withNetworkLock(() => installNetworkRules(hostNetfilter(), natView(net)));
+}
+
 /** Default subnets for user networks, in order: Docker's pools after 172.17.0.0/16. */
 export function* defaultSubnets(): Generator<Subnet> {
   for (let b = 18; b <= 31; b++) yield parseSubnet(`172.${b}.0.0/16`);

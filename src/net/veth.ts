@@ -14,13 +14,11 @@ import { Errno } from "../../ffi/errno.ts";
 import { TsboxError } from "../errors.ts";
 import { macForAddress } from "./addr.ts";
 import {
-  addAddress,
-  addDefaultRoute,
+  configureLink,
   createVeth,
   deleteLink,
   linkIndex,
   setBridgePortHairpin,
-  setLinkUp,
 } from "./netlink/route.ts";
 import { NetlinkError, type NetlinkSocket } from "./netlink/socket.ts";
 
@@ -53,11 +51,12 @@ export interface VethPlug {
 
 /**
  * Creates the pair: host side up and a port of the bridge, container side
- * `eth0` (down) in the container's namespace with its MAC. Needs
- * CAP_NET_ADMIN in both namespaces.
+ * `eth0` (down) in the container's namespace with its MAC. Returns the
+ * peer's ifindex in the container's namespace when the kernel echoed it.
+ * Needs CAP_NET_ADMIN in both namespaces.
  */
-export function plugVeth(host: NetlinkSocket, p: VethPlug): void {
-  createVeth(host, {
+export function plugVeth(host: NetlinkSocket, p: VethPlug): { peerIndex?: number } {
+  const echoed = createVeth(host, {
     name: p.name,
     peerName: CONTAINER_IFNAME,
     peerNetnsFd: p.netnsFd,
@@ -65,22 +64,25 @@ export function plugVeth(host: NetlinkSocket, p: VethPlug): void {
     master: p.bridgeIndex,
     up: true,
   });
-  if (p.hairpin) setBridgePortHairpin(host, p.name, true);
+  if (p.hairpin) setBridgePortHairpin(host, echoed?.index ?? p.name, true);
+  return echoed?.parent !== undefined ? { peerIndex: echoed.parent } : {};
 }
 
 /**
- * Brings the container side up and gives it its address and default route
- * (the gateway must be reachable: the link is up and the address's subnet
- * route exists), through a socket opened inside the container's namespace.
+ * Brings the container side up and gives it its address and default route,
+ * in one round trip, through a socket opened inside the container's
+ * namespace. `peerIndex` saves looking eth0 up by name.
  */
 export function configureContainerSide(
   inner: NetlinkSocket,
-  cfg: { address: string; prefixLen: number; gateway: string },
+  cfg: { address: string; prefixLen: number; gateway: string; peerIndex?: number },
 ): void {
-  const index = linkIndex(inner, CONTAINER_IFNAME);
-  setLinkUp(inner, index);
-  addAddress(inner, index, `${cfg.address}/${cfg.prefixLen}`);
-  addDefaultRoute(inner, cfg.gateway);
+  const index = cfg.peerIndex ?? linkIndex(inner, CONTAINER_IFNAME);
+  configureLink(inner, index, {
+    up: true,
+    address: `${cfg.address}/${cfg.prefixLen}`,
+    gateway: cfg.gateway,
+  });
 }
 
 /**

@@ -110,6 +110,14 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
       });
     }
   }
+  // Namespaced sysctls, while /proc/sys is still writable.
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
+    steps.push({
+      op: "write-file",
+      path: at(`/proc/sys/${key.replaceAll(".", "/")}`),
+      data: value,
+    });
+  }
   for (const p of spec.linux?.maskedPaths ?? []) {
     const kind = ctx.maskedKind(p);
     if (kind === "dir") {

@@ -122,6 +122,16 @@ export function lower(steps: readonly Step[]): Lowered {
         );
         break;
       }
+      case "write-file": {
+        const fd = b.reg();
+        const bytes = new TextEncoder().encode(s.data);
+        call("open", q(s.path), [s.path, O.WRONLY | O.CLOEXEC], { dst: fd });
+        call("write", `${q(s.data)} to ${q(s.path)}`, [fd, bytes, bytes.length], {
+          expect: bytes.length,
+        });
+        call("close", q(s.path), [fd]);
+        break;
+      }
       case "pivot-root":
         call("chdir", q(s.root), [s.root]);
         call("pivot_root", `${q(s.root)} (new root and old root ".")`, [".", "."]);

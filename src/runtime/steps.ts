@@ -44,6 +44,8 @@ export type Step =
     recursive: boolean;
     optional?: boolean;
   }
+  /** Write `data` to an existing file (a sysctl under /proc/sys). */
+  | { op: "write-file"; path: string; data: string }
   /** pivot_root into `root`, then detach the old root. */
   | { op: "pivot-root"; root: string }
   | { op: "chdir"; path: string }
@@ -139,6 +141,8 @@ export function formatStep(s: Step): string {
       return `mount_setattr ${q(s.path)} set ${flagNames(s.set, MOUNT_ATTR, "MOUNT_ATTR_")}${
         s.recursive ? " recursively" : ""
       }${s.optional ? " if present" : ""}`;
+    case "write-file":
+      return `write ${q(s.data)} to ${q(s.path)}`;
     case "pivot-root":
       return `pivot_root into ${q(s.root)} and detach the old root`;
     case "chdir":

@@ -227,6 +227,47 @@ function namespaceMode(
   return mode === "host" ? "host" : "private";
 }
 
+const IPC_SYSCTLS = [
+  "kernel.msgmax",
+  "kernel.msgmnb",
+  "kernel.msgmni",
+  "kernel.sem",
+  "kernel.shmall",
+  "kernel.shmmax",
+  "kernel.shmmni",
+  "kernel.shm_rmid_forced",
+];
+
+/** Parses --sysctl KEY=VALUE, allowing only what the container's own namespaces scope (as Docker). */
+export function parseSysctls(
+  list: readonly string[],
+  ns: { ipc: boolean; net: boolean },
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of list) {
+    const i = s.indexOf("=");
+    if (i <= 0) throw new UsageError(`invalid --sysctl ${JSON.stringify(s)}: expected KEY=VALUE`);
+    const key = s.slice(0, i), value = s.slice(i + 1);
+    if (!/^[a-z0-9_.-]+$/.test(key) || key.includes("..")) {
+      throw new UsageError(`invalid --sysctl key ${JSON.stringify(key)}`);
+    }
+    const ipc = IPC_SYSCTLS.includes(key) || key.startsWith("fs.mqueue.");
+    if (ipc && !ns.ipc) {
+      throw new UsageError(`sysctl ${JSON.stringify(key)} is not allowed with --ipc host`);
+    }
+    if (key.startsWith("net.") && !ns.net) {
+      throw new UsageError(`sysctl ${JSON.stringify(key)} is not allowed with --network host`);
+    }
+    if (!ipc && !key.startsWith("net.")) {
+      throw new UsageError(
+        `sysctl ${JSON.stringify(key)} is not allowed: only net.* and IPC sysctls are namespaced`,
+      );
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
 /** The full spec for `opts`. */
 export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
   const img = ctx.image;
@@ -394,6 +435,7 @@ export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
       ...(ctx.cgroupsPath !== undefined ? { cgroupsPath: ctx.cgroupsPath } : {}),
       maskedPaths: opts.privileged ? [] : [...MASKED_PATHS],
       readonlyPaths: opts.privileged ? [] : [...READONLY_PATHS],
+      sysctl: parseSysctls(opts.sysctls, { ipc: ipcMode === "private", net: network !== "host" }),
       ...(remap && ctx.remap ? { uidMappings: ctx.remap.uid, gidMappings: ctx.remap.gid } : {}),
     },
   };

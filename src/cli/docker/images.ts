@@ -9,24 +9,27 @@ const FLAGS: FlagDef[] = [
   { name: "help", type: "bool", help: "Print usage" },
 ];
 const HELP = formatHelp(
-  "images [OPTIONS]",
+  "images [OPTIONS] [REPOSITORY[:TAG]]",
   "List images.",
-  ["tsbox images", "tsbox images -q"],
+  ["tsbox images", "tsbox images -q busybox"],
   FLAGS,
 );
 
 /** Entry point of `tsbox images`. */
 export async function main(args: string[]): Promise<number> {
-  const { flags } = parseFlags("images", args, FLAGS, true);
+  const { flags, positionals } = parseFlags("images", args, FLAGS, true);
   if (bool(flags, "help")) {
     console.log(HELP);
     return 0;
   }
   const { listImages } = await import("../../image/store.ts");
-  const images = listImages();
+  const want = positionals[0];
+  const match = (n: string) =>
+    want === undefined || n === want || n === `${want}:latest` || n.startsWith(`${want}:`);
+  const images = listImages().filter((i) => want === undefined || i.names.some(match));
   const id = (x: string) => (bool(flags, "no-trunc") ? `sha256:${x}` : x.slice(0, 12));
   if (bool(flags, "quiet")) {
-    console.log([...new Set(images.map((i) => id(i.id)))].join("\n"));
+    if (images.length) console.log([...new Set(images.map((i) => id(i.id)))].join("\n"));
     return 0;
   }
   const rows = images.flatMap((img) => {

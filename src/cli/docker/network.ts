@@ -100,6 +100,17 @@ const SUBS: Record<string, Sub> = {
       const errs = new ErrorList();
       for (const ref of args) {
         errs.try(`inspect ${ref}`, () => {
+          if (ref === "host" || ref === "none") {
+            const driver = ref === "host" ? "host" : "null";
+            out.push({
+              Name: ref,
+              Id: pseudoId(ref),
+              Scope: "local",
+              Driver: driver,
+              Containers: {},
+            });
+            return;
+          }
           const n = getNetwork(ref);
           if (!n) throw new UsageError(`network ${ref} not found`);
           out.push(inspectNetwork(n));
