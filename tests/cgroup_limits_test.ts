@@ -132,22 +132,29 @@ rootTest(
       const ids = (await tsbox(["ps", "-q", "--no-trunc"], { root, expect: 0 })).stdout.trim()
         .split("\n");
       assert.equal(ids.length, 1);
-      const used = openCgroups().stats(`tsbox/${ids[0]}`).cpu.usageNs / 1e9;
+      const cpu = openCgroups().stats(`tsbox/${ids[0]}`).cpu;
+      const used = cpu.usageNs / 1e9;
       console.log(`CPU time of a 3 s loop under --cpus 0.5: ${used.toFixed(3)} s`);
+      assert.ok(
+        (cpu.throttled?.throttledPeriods ?? 0) > 0,
+        "the CFS quota never throttled the loop",
+      );
       if (!inVm) {
         assert.ok(
           Math.abs(used - 1.5) <= 0.3,
           `CPU time ${used.toFixed(3)} s, expected 1.5 s ± 20%`,
         );
       } else {
-        // TCG: `timeout 3` overruns in guest time, so compare with the loop's
-        // own wall time, and leave more room for the emulated timers.
+        // TCG: timer interrupts come late and the guest clock jumps when the
+        // host deschedules a vCPU, so CFS overruns its quota by a varying
+        // amount (0.6-0.7 CPUs measured). Expect clear throttling against the
+        // loop's own wall time (an unthrottled loop uses 1 CPU).
         const [a, b] = (await Deno.readTextFile(`${out}/times`)).trim().split(" ").map(Number);
         const rate = used / (b! - a!);
         console.log(`  over ${(b! - a!).toFixed(2)} s of wall time: ${rate.toFixed(3)} CPUs`);
         assert.ok(
-          Math.abs(rate - 0.5) <= 0.5 * 0.35,
-          `${rate.toFixed(3)} CPUs, expected 0.5 ± 35%`,
+          rate >= 0.35 && rate <= 0.8,
+          `${rate.toFixed(3)} CPUs, expected 0.5 (0.35-0.8 under TCG)`,
         );
       }
     } finally {

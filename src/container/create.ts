@@ -21,7 +21,6 @@ import { containerHosts, containerResolvConf, hostResolvConf } from "./etc_files
 import { checkCgroup, containerCgroupPath, resourceHost } from "./cgroup.ts";
 import type { RunOptions } from "./options.ts";
 import { boundingSet, holdsCapability, hostDevices, hostLimits } from "./host.ts";
-import { validateNetworkRequest } from "../net/request.ts";
 
 /** A container that exists on disk and in the state, not started yet. */
 export interface Created {
@@ -50,7 +49,7 @@ function readTextFiles(paths: readonly string[]): string[] {
 }
 
 /** Resolves, validates and records a container; makes its directory. */
-export function createContainer(opts: RunOptions): Created {
+export async function createContainer(opts: RunOptions): Promise<Created> {
   let image: Image | undefined;
   let imageRoot: string;
   if (opts.rootfs !== undefined) {
@@ -90,7 +89,12 @@ export function createContainer(opts: RunOptions): Created {
   });
   checkCgroup(spec, opts.cgroupParent);
   if (opts.rootfs !== undefined) spec.root!.path = imageRoot;
-  validateNetworkRequest(opts, config.ExposedPorts);
+  // The network modules (netlink, nftables) load only when the container gets a network or ports.
+  if (
+    (opts.network !== "none" && opts.network !== "host") || opts.publish.length || opts.publishAll
+  ) {
+    (await import("../net/request.ts")).validateNetworkRequest(opts, config.ExposedPorts);
+  }
   const record = insertContainer({
     id,
     ...(opts.name !== undefined ? { name: opts.name } : {}),

@@ -29,7 +29,7 @@ export async function superviseStart(id: string): Promise<void> {
 
 /** Starts a container in the background; returns its id. */
 export async function runDetached(opts: RunOptions): Promise<string> {
-  const c = createContainer(opts);
+  const c = await createContainer(opts);
   try {
     await superviseStart(c.record.id);
   } catch (e) {

@@ -9,6 +9,7 @@ import { getContainer, updateContainer } from "../state/containers.ts";
 import { now } from "../state/db.ts";
 import { emitEvent } from "../state/events.ts";
 import { parseRestartPolicy, shouldRestart } from "../supervisor/restart.ts";
+import { NO_TRACE, type Tracer } from "../runtime/trace.ts";
 import { afterExit } from "./cgroup.ts";
 import { destroyContainer, releaseResources } from "./remove.ts";
 
@@ -21,13 +22,16 @@ export async function recordExit(
   id: string,
   status: { code: number } | undefined,
   error?: string,
+  trace: Tracer = NO_TRACE,
 ): Promise<number> {
+  trace.sync();
   const rec = getContainer(id);
   if (!rec) return status?.code ?? 125;
   let code = status?.code;
   let oomKilled = false;
   try {
-    oomKilled = (await afterExit(rec)).oomKilled;
+    oomKilled = (await trace.runAsync("check for OOM kills, kill what is left in the cgroup", () =>
+      afterExit(rec))).oomKilled;
   } catch { /* no cgroup */ }
   if (oomKilled && code !== undefined && code < 128) code = 137;
   const opts = rec.options as { restart?: string; autoRemove?: boolean };
@@ -52,13 +56,14 @@ export async function recordExit(
   if (wasStarted || code !== undefined) {
     emitEvent("die", id, { name: rec.name, image: rec.image, exitCode: String(code ?? "unknown") });
   }
+  trace.line("parent", `record the exit (${code ?? "unknown"})`);
   try {
     if (opts.autoRemove && !restart) {
-      await destroyContainer(id);
+      await trace.runAsync("remove the container (--rm)", () => destroyContainer(id));
       emitEvent("destroy", id, { name: rec.name, image: rec.image });
     } else {
       // The container's directory stays until `rm`; its kernel objects go now.
-      await releaseResources(id, ["dir"]);
+      await trace.runAsync("release its network and cgroup", () => releaseResources(id, ["dir"]));
     }
   } catch (e) {
     updateContainer(id, { error: formatError(e) });

@@ -9,7 +9,6 @@ import {
   removeResource,
   type Resource,
 } from "../state/containers.ts";
-import { undoNetworkResource } from "../net/teardown.ts";
 
 /** Undoes one kind of resource; registered by the module that creates it. */
 export type Undo = (containerId: string, r: Resource) => void | Promise<void>;
@@ -22,19 +21,21 @@ const undoers = new Map<string, Undo>([
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
   }],
-  ["network", undoNetworkResource],
 ]);
 
-let loaded = false;
-
 /**
- * The cgroup module registers its undo function when loaded; it is imported
- * here on demand, not statically, because it imports this module itself.
+ * Modules that know how to undo a kind, loaded only when a container has
+ * such a resource (a `--network none` container never loads netlink). The
+ * cgroup module registers itself on load (it imports this module).
  */
-async function loadUndoers(): Promise<void> {
-  if (loaded) return;
-  await import("./cgroup.ts");
-  loaded = true;
+const LOADERS: Record<string, () => Promise<void>> = {
+  cgroup: async () => void await import("./cgroup.ts"),
+  network: async () =>
+    registerUndo("network", (await import("../net/teardown.ts")).undoNetworkResource),
+};
+
+async function loadUndoers(kinds: Iterable<string>): Promise<void> {
+  for (const k of kinds) if (!undoers.has(k)) await LOADERS[k]?.();
 }
 
 /** Registers how to undo resources of `kind`. */
@@ -47,9 +48,9 @@ export function registerUndo(kind: string, fn: Undo): void {
  * all of them, or all but the kinds in `keep`. Throws one error listing all failures.
  */
 export async function releaseResources(id: string, keep: readonly string[] = []): Promise<void> {
-  await loadUndoers();
-  const errs = new ErrorList();
   const all = listResources(id).filter((r) => !keep.includes(r.kind)).reverse();
+  await loadUndoers(new Set(all.map((r) => r.kind)));
+  const errs = new ErrorList();
   for (const r of all) {
     const undo = undoers.get(r.kind);
     if (!undo) {

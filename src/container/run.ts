@@ -20,7 +20,10 @@ const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIG
 /** Runs a container in the foreground; returns its exit code. */
 export async function runForeground(opts: RunOptions): Promise<number> {
   const trace = new Tracer(opts.trace);
-  const c = trace.run("validate the request and record the container", () => createContainer(opts));
+  const c = await trace.runAsync(
+    "validate the request and record the container",
+    () => createContainer(opts),
+  );
   const id = c.record.id;
   let started: Started;
   try {
@@ -45,5 +48,6 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     relay.restore();
   }
   for (const off of forward) off();
-  return await recordExit(id, status);
+  trace.line("child", `exited with ${status.code}`);
+  return await recordExit(id, status, undefined, trace);
 }

@@ -10,7 +10,6 @@ import type { Tracer } from "../runtime/trace.ts";
 import { updateContainer } from "../state/containers.ts";
 import { now } from "../state/db.ts";
 import { emitEvent } from "../state/events.ts";
-import { prepareNetwork } from "../net/attach.ts";
 import { prepareCgroup } from "./cgroup.ts";
 import type { Created } from "./create.ts";
 import { bootId, processStartTime } from "./proc.ts";
@@ -20,7 +19,11 @@ export async function startCreated(c: Created, stdio: Stdio, trace: Tracer): Pro
   faultPoint("after-state");
   const cgroup = prepareCgroup(c, trace);
   faultPoint("after-cgroup");
-  const network = await prepareNetwork(c, trace);
+  // Netlink and nftables are loaded only for containers that get a network of their own.
+  const mode = (c.record.options as { network?: string }).network ?? "bridge";
+  const network = mode === "none" || mode === "host"
+    ? undefined
+    : await (await import("../net/attach.ts")).prepareNetwork(c, trace);
   faultPoint("after-network");
   const started = await startContainer({
     spec: c.spec,
@@ -30,6 +33,7 @@ export async function startCreated(c: Created, stdio: Stdio, trace: Tracer): Pro
     stdio,
     trace,
     ...(cgroup?.dirFd !== undefined ? { cgroupFd: cgroup.dirFd } : {}),
+    cgroupTasks: cgroup?.selfJoin ?? [],
     mountCgroup2: cgroup?.mountCgroup2 ?? false,
     setup: async (child) => {
       // Recorded before the child runs a single instruction of its own, so a
@@ -39,7 +43,8 @@ export async function startCreated(c: Created, stdio: Stdio, trace: Tracer): Pro
         pidStart: processStartTime(child.pid),
         bootId: bootId(),
       });
-      if (cgroup && !child.inCgroup) {
+      // Only when clone3 could not start it in its cgroup2 group (old kernels).
+      if (cgroup && cgroup.dirFd !== undefined && !child.inCgroup) {
         trace.run(`place ${child.pid} in cgroup ${cgroup.path}`, () => cgroup.place(child.pid));
       }
       if (network) await network.attach(child, trace);

@@ -3,12 +3,10 @@
 // $TSBOX_ROOT/images/<id>/rootfs and records the image and its names in the
 // state database; `images` lists them; `rmi` removes them.
 
-import { createHash } from "node:crypto";
 import { NotFoundError, TsboxError, UsageError } from "../errors.ts";
 import { imageDir, stateRoot } from "../paths.ts";
 import { now, state } from "../state/db.ts";
 import type { ImageConfig } from "../spec/from_run.ts";
-import { extractTar } from "./extract.ts";
 
 /** An image in the store. */
 export interface Image {
@@ -33,7 +31,9 @@ export function normalizeName(ref: string): string {
   return ref.includes(":") ? ref : `${ref}:latest`;
 }
 
+// node:crypto is loaded only by `import`: it costs ~10 ms of startup that `run` need not pay.
 async function sha256File(path: string): Promise<string> {
+  const { createHash } = await import("node:crypto");
   const h = createHash("sha256");
   const f = await Deno.open(path);
   try {
@@ -80,6 +80,7 @@ export async function importImage(file: string, name: string, config: ImageConfi
   }
   // Like Docker's image id, it covers the config too: the same archive
   // imported with other --change instructions is another image.
+  const { createHash } = await import("node:crypto");
   const id = createHash("sha256").update(`${await sha256File(file)}\n${JSON.stringify(config)}`)
     .digest("hex");
   const dir = imageDir(id);
@@ -89,6 +90,7 @@ export async function importImage(file: string, name: string, config: ImageConfi
     const tmp = Deno.makeTempDirSync({ dir: `${stateRoot()}/images`, prefix: ".import-" });
     try {
       Deno.mkdirSync(`${tmp}/rootfs`, { mode: 0o755 });
+      const { extractTar } = await import("./extract.ts");
       const { bytes } = await extractTar(await Deno.open(file), `${tmp}/rootfs`);
       Deno.writeTextFileSync(`${tmp}/config.json`, JSON.stringify(config));
       try {

@@ -54,6 +54,8 @@ export interface StartRequest {
   trace?: Tracer;
   /** A cgroup v2 directory fd to start the child in (clone3 CLONE_INTO_CGROUP). */
   cgroupFd?: number;
+  /** cgroup v1 `tasks` files the child writes "0" to, joining those groups itself. */
+  cgroupTasks?: string[];
   /** Mount cgroup2 at /sys/fs/cgroup (v2 host with a cgroup namespace). */
   mountCgroup2?: boolean;
   /** Runs while the child waits: place it in a cgroup (if not done by clone3), configure its network. */
@@ -227,6 +229,7 @@ export async function startContainer(req: StartRequest): Promise<Started> {
         : {}),
       stdio: dups,
       mountCgroup2: req.mountCgroup2 ?? false,
+      cgroupTasks: req.cgroupTasks ?? [],
       lastCap: lastCap(),
       maskedKind,
       searchPath: (envPath ?? "").split(":").filter(Boolean),

@@ -37,6 +37,8 @@ export interface InitContext {
   console?: { socketFd: number; slotFd: number; rows: number; cols: number };
   /** Parent fds the child makes its stdio (dup2), when there is no console. */
   stdio: { from: number; to: number }[];
+  /** cgroup v1 `tasks` files to write "0" to: the child moves itself (cheaper than the parent moving it). */
+  cgroupTasks?: string[];
   /** Mount cgroup2 on /sys/fs/cgroup (a v2 host with a cgroup namespace). */
   mountCgroup2: boolean;
   /** Highest capability number of this kernel. */
@@ -63,6 +65,8 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
   const proc = spec.process;
   if (!proc) throw new Error("spec has no process");
   const steps: Step[] = [{ op: "wait-parent", fd: ctx.syncFd, writeEnd: ctx.syncWriteFd }];
+  // Before anything else runs: the container's first instruction already counts against its limits.
+  for (const t of ctx.cgroupTasks ?? []) steps.push({ op: "write-file", path: t, data: "0" });
   for (const j of ctx.join) {
     steps.push({ op: "setns", fd: j.fd, namespace: j.namespace, path: j.path });
   }

@@ -27,7 +27,7 @@ import {
   TIOCSWINSZ,
 } from "../../ffi/constants.ts";
 import { Errno } from "../../ffi/errno.ts";
-import { type OpOptions, type ProgArg, ProgramBuilder } from "../../ffi/program.ts";
+import { type OpOptions, type ProgArg, ProgramBuilder, type Reg } from "../../ffi/program.ts";
 import type { SyscallName } from "../../ffi/x86_64/syscalls.ts";
 import { cloneFlag } from "./namespaces.ts";
 import type { Step } from "./steps.ts";
@@ -57,6 +57,9 @@ const SIGSTOP = 19;
 export function lower(steps: readonly Step[]): Lowered {
   const b = new ProgramBuilder();
   const labels: OpLabel[] = [];
+  // One register for fds used right away (sysctl files, cgroup tasks files, the ioctl socket).
+  let scratch: Reg | undefined;
+  const tmp = () => (scratch ??= b.reg());
   const sc = (
     stepIdx: number,
     name: SyscallName,
@@ -123,7 +126,7 @@ export function lower(steps: readonly Step[]): Lowered {
         break;
       }
       case "write-file": {
-        const fd = b.reg();
+        const fd = tmp();
         const bytes = new TextEncoder().encode(s.data);
         call("open", q(s.path), [s.path, O.WRONLY | O.CLOEXEC], { dst: fd });
         call("write", `${q(s.data)} to ${q(s.path)}`, [fd, bytes, bytes.length], {
@@ -142,7 +145,7 @@ export function lower(steps: readonly Step[]): Lowered {
         call("chdir", q(s.path), [s.path]);
         break;
       case "link-up": {
-        const sock = b.reg();
+        const sock = tmp();
         const ifr = new Uint8Array(40);
         ifr.set(new TextEncoder().encode(s.name));
         new DataView(ifr.buffer).setUint16(16, IFF_UP, true);

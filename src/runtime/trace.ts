@@ -53,6 +53,14 @@ export class Tracer {
     return r;
   }
 
+  /** Runs async `fn` as a parent step named `text`. */
+  async runAsync<T>(text: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.enabled) return await fn();
+    const r = await fn();
+    this.line("parent", text);
+    return r;
+  }
+
   /** Resets the "since last" clock (before a wait that is not a step). */
   sync(at?: bigint): void {
     if (this.enabled) this.#last = at ?? monotonicNs();

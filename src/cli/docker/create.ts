@@ -20,6 +20,6 @@ export async function main(args: string[]): Promise<number> {
   }
   const opts = runOptions(flags, positionals);
   const { createContainer } = await import("../../container/create.ts");
-  console.log(createContainer(opts).record.id);
+  console.log((await createContainer(opts)).record.id);
   return 0;
 }

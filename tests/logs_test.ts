@@ -1,0 +1,300 @@
+// A detached container's output: `logs` (stdout on stdout, stderr on
+// stderr), --tail, -t, -f, a terminal's output, partial and long lines, and
+// `attach`, which streams new output and returns the container's exit code.
+
+import assert from "node:assert/strict";
+import { rootTest, tsbox, TSBOX_PERMS } from "./lib/harness.ts";
+
+const main = new URL("../main.ts", import.meta.url).pathname;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns something other than undefined or false. */
+async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  ms = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+async function runD(root: string, ...args: string[]): Promise<string> {
+  const r = await tsbox(["run", "-d", "--network", "none", ...args], { root, expect: 0 });
+  return r.stdout.trim();
+}
+
+async function fmt(root: string, ref: string, format: string): Promise<string> {
+  return (await tsbox(["inspect", "-f", format, ref], { root, expect: 0 })).stdout.trim();
+}
+
+/** Runs a container to its end; returns its exit code. */
+async function runToEnd(root: string, ...args: string[]): Promise<number> {
+  await runD(root, ...args);
+  const name = args[args.indexOf("--name") + 1]!;
+  return Number((await tsbox(["wait", name], { root, expect: 0 })).stdout.trim());
+}
+
+/** A tsbox command left running (logs -f, attach), its output collected as it comes. */
+class Background {
+  out = "";
+  err = "";
+  readonly child: Deno.ChildProcess;
+  readonly #pumps: Promise<void>[];
+
+  constructor(root: string, args: string[]) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", ...TSBOX_PERMS, main, ...args],
+      env: { TSBOX_ROOT: root },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const pump = async (s: ReadableStream<Uint8Array>, k: "out" | "err") => {
+      const dec = new TextDecoder();
+      for await (const c of s) this[k] += dec.decode(c, { stream: true });
+    };
+    this.#pumps = [pump(this.child.stdout, "out"), pump(this.child.stderr, "err")];
+  }
+
+  async waitFor(re: RegExp, ms = 10_000): Promise<void> {
+    await until(
+      `${re} in the output of tsbox (got ${JSON.stringify(this.out)})`,
+      () => Promise.resolve(re.test(this.out)),
+      ms,
+    );
+  }
+
+  /** Waits (at most `ms`) for the process to end by itself; returns its exit code. */
+  async finished(ms = 15_000): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`tsbox did not exit within ${ms} ms`)), ms);
+    });
+    try {
+      const status = await Promise.race([this.child.status, timeout]);
+      await Promise.all(this.#pumps);
+      return status.code;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async kill(): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await this.child.status;
+    await Promise.all(this.#pumps);
+  }
+}
+
+rootTest("logs: stdout lines on stdout, stderr lines on stderr, each in order", async (root) => {
+  const code = await runToEnd(
+    root,
+    "--name",
+    "talk",
+    "busybox",
+    "sh",
+    "-c",
+    "echo out1; echo err1 >&2; echo out2; echo err2 >&2; exit 4",
+  );
+  assert.equal(code, 4);
+  const r = await tsbox(["logs", "talk"], { root, expect: 0 });
+  assert.equal(r.stdout, "out1\nout2\n");
+  assert.equal(r.stderr, "err1\nerr2\n");
+  // Logs stay after the container stopped and go with it.
+  await tsbox(["rm", "talk"], { root, expect: 0 });
+  assert.equal((await tsbox(["logs", "talk"], { root })).code, 1);
+});
+
+rootTest("logs --tail N shows the last N lines of both streams", async (root) => {
+  await runToEnd(
+    root,
+    "--name",
+    "many",
+    "busybox",
+    "sh",
+    "-c",
+    "for i in 1 2 3 4 5 6 7 8 9 10; do echo line$i; done; echo oops >&2; echo last",
+  );
+  const tail = async (...args: string[]) =>
+    await tsbox(["logs", ...args, "many"], { root, expect: 0 });
+  const t3 = await tail("--tail", "3");
+  assert.equal(t3.stdout, "line10\nlast\n");
+  assert.equal(t3.stderr, "oops\n");
+  assert.equal((await tail("-n", "1")).stdout, "last\n");
+  const t0 = await tail("--tail", "0");
+  assert.equal(t0.stdout + t0.stderr, "");
+  assert.equal((await tail("--tail", "all")).stdout.split("\n").length, 12);
+  assert.equal((await tail("--tail", "100")).stdout.split("\n").length, 12);
+});
+
+rootTest("logs -t prefixes each line with the RFC 3339 time it was written", async (root) => {
+  await runToEnd(root, "--name", "stamped", "busybox", "sh", "-c", "echo a; sleep 0.5; echo b >&2");
+  const r = await tsbox(["logs", "-t", "stamped"], { root, expect: 0 });
+  const re = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z) (.*)$/;
+  const a = r.stdout.trim().match(re), b = r.stderr.trim().match(re);
+  assert.ok(a && b, `${r.stdout} ${r.stderr}`);
+  assert.equal(a[2], "a");
+  assert.equal(b[2], "b");
+  const started = Date.parse(await fmt(root, "stamped", "{{.State.StartedAt}}"));
+  const finished = Date.parse(await fmt(root, "stamped", "{{.State.FinishedAt}}"));
+  const ta = Date.parse(a[1]!), tb = Date.parse(b[1]!);
+  assert.ok(started - 1000 <= ta && ta <= tb && tb <= finished + 1000, `${a[1]} ${b[1]}`);
+  assert.ok(tb - ta >= 400, "the times are when each line was written");
+  const both = await tsbox(["logs", "-t", "--tail", "1", "stamped"], { root, expect: 0 });
+  assert.match(both.stderr, re);
+  assert.equal(both.stdout, "");
+});
+
+rootTest("logs -f follows new lines and ends when the container stops", async (root) => {
+  await runD(
+    root,
+    "--name",
+    "slow",
+    "busybox",
+    "sh",
+    "-c",
+    "echo first; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo second; echo third >&2; sleep 0.3; echo fourth",
+  );
+  const f = new Background(root, ["logs", "-f", "slow"]);
+  try {
+    await f.waitFor(/^first\n$/);
+    await sleep(300);
+    assert.equal(f.out, "first\n", "nothing else yet");
+    await tsbox(["exec", "slow", "touch", "/tmp/go"], { root, expect: 0 });
+    assert.equal(await f.finished(), 0, "logs -f returns once the container has stopped");
+    assert.equal(f.out, "first\nsecond\nfourth\n");
+    assert.equal(f.err, "third\n");
+  } finally {
+    await f.kill();
+  }
+  // On a stopped container -f prints everything and returns.
+  const done = await tsbox(["logs", "-f", "--tail", "1", "slow"], { root, expect: 0 });
+  assert.equal(done.stdout, "fourth\n");
+});
+
+rootTest("logs -f --tail 0 shows only what comes after it started", async (root) => {
+  await runD(
+    root,
+    "--name",
+    "ticker",
+    "busybox",
+    "sh",
+    "-c",
+    "echo old; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo new",
+  );
+  await until(
+    "old in the logs",
+    async () => (await tsbox(["logs", "ticker"], { root })).stdout === "old\n",
+  );
+  const f = new Background(root, ["logs", "-f", "--tail", "0", "ticker"]);
+  try {
+    await sleep(2000); // let it start and read the end of the log
+    await tsbox(["exec", "ticker", "touch", "/tmp/go"], { root, expect: 0 });
+    assert.equal(await f.finished(), 0);
+    assert.equal(f.out, "new\n");
+  } finally {
+    await f.kill();
+  }
+});
+
+rootTest("an unterminated last line and a 40 kB line are kept whole", async (root) => {
+  await runToEnd(
+    root,
+    "--name",
+    "partial",
+    "busybox",
+    "sh",
+    "-c",
+    "echo whole; printf 'no newline'",
+  );
+  assert.equal((await tsbox(["logs", "partial"], { root, expect: 0 })).stdout, "whole\nno newline");
+  await runToEnd(
+    root,
+    "--name",
+    "long",
+    "busybox",
+    "sh",
+    "-c",
+    "head -c 40000 /dev/zero | tr '\\0' x; echo; echo after",
+  );
+  const lines = (await tsbox(["logs", "long"], { root, expect: 0 })).stdout.split("\n");
+  assert.equal(lines[0], "x".repeat(40000));
+  assert.deepEqual(lines.slice(1), ["after", ""]);
+});
+
+rootTest("a -t container's terminal output goes to its log", async (root) => {
+  const code = await runToEnd(root, "-t", "--name", "term", "busybox", "sh", "-c", "tty; echo hi");
+  assert.equal(code, 0);
+  const out = (await tsbox(["logs", "term"], { root, expect: 0 })).stdout;
+  assert.equal(out.replaceAll("\r\n", "\n"), "/dev/pts/0\nhi\n");
+});
+
+rootTest("logs keep what a container printed before and after `start`", async (root) => {
+  await runToEnd(root, "--name", "twice", "busybox", "sh", "-c", "echo run");
+  await tsbox(["start", "twice"], { root, expect: 0 });
+  await tsbox(["wait", "twice"], { root, expect: 0 });
+  await until(
+    "two runs in the log",
+    async () => (await tsbox(["logs", "twice"], { root })).stdout === "run\nrun\n",
+  );
+});
+
+rootTest(
+  "attach streams new output, not old, and returns the container's exit code",
+  async (root) => {
+    await runD(
+      root,
+      "--name",
+      "att",
+      "busybox",
+      "sh",
+      "-c",
+      "echo early; i=0; while [ ! -e /tmp/stop ]; do echo tick$i; i=$((i+1)); sleep 0.2; done; " +
+        "echo bye; echo bye-err >&2; exit 5",
+    );
+    await until(
+      "early in the logs",
+      async () => (await tsbox(["logs", "att"], { root })).stdout.startsWith("early\n"),
+    );
+    const a = new Background(root, ["attach", "att"]);
+    try {
+      await a.waitFor(/tick\d+\n(.|\n)*tick\d+\n/);
+      await tsbox(["exec", "att", "touch", "/tmp/stop"], { root, expect: 0 });
+      assert.equal(await a.finished(), 5);
+      assert.doesNotMatch(a.out, /early/, "attach shows only new output");
+      assert.match(a.out, /bye\n$/);
+      assert.equal(a.err, "bye-err\n");
+    } finally {
+      await a.kill();
+    }
+  },
+);
+
+rootTest("attach passes its signals on to the container", async (root) => {
+  await runD(
+    root,
+    "--name",
+    "proxied",
+    "busybox",
+    "sh",
+    "-c",
+    "trap 'echo got-int; exit 9' INT; while :; do echo tick; sleep 0.2; done",
+  );
+  const a = new Background(root, ["attach", "proxied"]);
+  try {
+    await a.waitFor(/tick/); // attach is streaming: its signal handlers are in place
+    a.child.kill("SIGINT");
+    assert.equal(await a.finished(), 9);
+    assert.match(a.out, /got-int/);
+    assert.equal(await fmt(root, "proxied", "{{.State.Status}} {{.State.ExitCode}}"), "exited 9");
+  } finally {
+    await a.kill();
+  }
+});
