@@ -164,6 +164,18 @@ rootTest("ps: -a, -q, --no-trunc, --filter and --format as Docker's", async (roo
   const bad = await tsbox(["ps", "--filter", "colour=red"], { root });
   assert.equal(bad.code, 125);
   assert.match(bad.stderr, /invalid filter/);
+  // After two seconds the status counts seconds, as Docker's units.HumanDuration.
+  const started = Date.parse(await fmt(root, "up", "{{.State.StartedAt}}"));
+  await sleep(Math.max(0, started + 2100 - Date.now()));
+  assert.match((await q(["--format", "{{.Status}}"]))[0]!, /^Up \d+ seconds$/);
+  // Without -a, a status filter looks at every container (Docker sets All for it),
+  // other filters only at running ones.
+  assert.deepEqual(await q(["-q", "--filter", "status=exited"]), [ex.slice(0, 12)]);
+  assert.deepEqual(
+    await q(["-q", "--filter", "name=^(up|ex)$"]),
+    [up.slice(0, 12)],
+    "ps --filter name=... without -a lists only running containers",
+  );
 });
 
 rootTest("inspect and wait record the exit code, start and finish times", async (root) => {
@@ -513,27 +525,29 @@ rootTest(
 );
 
 rootTest("names and ids can be abbreviated to any unique prefix", async (root) => {
-  const a = await runD(root, "--name", "alpha", "busybox", "sleep", "60");
-  const b = await runD(root, "--name", "bravo", "busybox", "sleep", "60");
+  // Names that start with a letter no hex id can start with.
+  const a = await runD(root, "--name", "kilo", "busybox", "sleep", "60");
+  const b = await runD(root, "--name", "lima", "busybox", "sleep", "60");
   let n = 1;
   while (a.slice(0, n) === b.slice(0, n)) n++;
-  // Prefixes that are unique (id prefixes that are not a name prefix too).
-  const idA = [...Array(12).keys()].map((i) => a.slice(0, i + n)).find((p) => !/^[ab]/.test(p))!;
-  const idB = [...Array(12).keys()].map((i) => b.slice(0, i + n)).find((p) => !/^[ab]/.test(p))!;
-  assert.equal(await fmt(root, "alp", "{{.Id}}"), a);
-  assert.equal(await fmt(root, "br", "{{.Id}}"), b);
-  assert.equal(await fmt(root, idA, "{{.Name}}"), "/alpha");
-  assert.equal(await fmt(root, idB, "{{.Name}}"), "/bravo");
-  assert.equal(await fmt(root, a, "{{.Name}}"), "/alpha");
-  assert.equal(await fmt(root, "/bravo", "{{.Id}}"), b, "a leading slash, as Docker prints names");
-  await tsbox(["exec", "alp", "true"], { root, expect: 0 });
-  await tsbox(["logs", "br"], { root, expect: 0 });
+  const idA = a.slice(0, Math.max(n, 3)), idB = b.slice(0, Math.max(n, 3));
+  assert.equal(await fmt(root, "ki", "{{.Id}}"), a);
+  assert.equal(await fmt(root, "lim", "{{.Id}}"), b);
+  assert.equal(await fmt(root, idA, "{{.Name}}"), "/kilo");
+  assert.equal(await fmt(root, idB, "{{.Name}}"), "/lima");
+  assert.equal(await fmt(root, a, "{{.Name}}"), "/kilo");
+  assert.equal(await fmt(root, "/lima", "{{.Id}}"), b, "a leading slash, as Docker prints names");
+  await tsbox(["exec", "kil", "true"], { root, expect: 0 });
+  await tsbox(["logs", "li"], { root, expect: 0 });
+  await tsbox(["exec", idB, "true"], { root, expect: 0 });
   await tsbox(["stop", "-t", "1", idA], { root, expect: 0 });
-  assert.equal(await fmt(root, "alpha", "{{.State.Status}}"), "exited");
-  await tsbox(["rm", "-f", "brav"], { root, expect: 0 });
+  assert.equal(await fmt(root, "kilo", "{{.State.Status}}"), "exited");
+  await tsbox(["start", "k"], { root, expect: 0 });
+  assert.equal(await fmt(root, "kilo", "{{.State.Status}}"), "running");
+  await tsbox(["rm", "-f", "lim"], { root, expect: 0 });
   assert.equal(
     (await tsbox(["ps", "-a", "--format", "{{.Names}}"], { root, expect: 0 })).stdout,
-    "alpha\n",
+    "kilo\n",
   );
 });
 
@@ -663,9 +677,9 @@ rootTest("--restart on-failure:3 restarts exactly three times, then stays exited
   // Polled as a user would, with inspect, through the restart delays (100+200+400 ms).
   const final = await until("flaky to give up", async () => {
     const s = await fmt(root, "flaky", "{{.State.Status}} {{.RestartCount}} {{.State.ExitCode}}");
-    return s.startsWith("exited") && s;
+    return !/^(running|restarting) /.test(s) && s;
   }, 15_000);
-  assert.equal(final, "exited 3 3");
+  assert.equal(final, "exited 3 3", "status, restart count, exit code");
   await sleep(2000); // the next delay would have been 800 ms
   assert.equal(await fmt(root, "flaky", "{{.State.Status}} {{.RestartCount}}"), "exited 3");
   assert.equal((await tsbox(["logs", "flaky"], { root, expect: 0 })).stdout, "run\n".repeat(4));
@@ -755,6 +769,38 @@ rootTest("an invalid --restart policy is refused with 125 and creates nothing", 
     assert.equal(r.code, 125, p);
     assert.match(r.stderr, /invalid restart policy/, p);
   }
+  assert.equal((await tsbox(["ps", "-aq"], { root, expect: 0 })).stdout, "");
+});
+
+rootTest(
+  "--rm with a restart policy is refused (125), as Docker's conflicting options",
+  async (root) => {
+    for (const p of ["always", "on-failure", "unless-stopped"]) {
+      const r = await tsbox(
+        ["run", "-d", "--rm", "--restart", p, "--network", "none", "busybox", "true"],
+        { root },
+      );
+      assert.equal(r.code, 125, `--rm --restart ${p}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /--restart.*--rm|--rm.*--restart/);
+    }
+    assert.equal((await tsbox(["ps", "-aq"], { root, expect: 0 })).stdout, "");
+    // --restart no goes with --rm.
+    await tsbox(["run", "--rm", "--restart", "no", "--network", "none", "busybox", "true"], {
+      root,
+      expect: 0,
+    });
+  },
+);
+
+rootTest("wait and attach return the exit code of a --rm container", async (root) => {
+  await runD(root, "--rm", "--name", "brief", "busybox", "sh", "-c", "sleep 1; exit 3");
+  await runD(root, "--rm", "--name", "brief2", "busybox", "sh", "-c", "sleep 1; exit 4");
+  const [w, a] = await Promise.all([
+    tsbox(["wait", "brief"], { root }),
+    tsbox(["attach", "brief2"], { root }),
+  ]);
+  assert.equal(w.stdout.trim(), "3", "wait prints the exit code of the removed container");
+  assert.equal(a.code, 4, "attach exits with it");
   assert.equal((await tsbox(["ps", "-aq"], { root, expect: 0 })).stdout, "");
 });
 

@@ -109,7 +109,7 @@ rootTest("logs: stdout lines on stdout, stderr lines on stderr, each in order", 
   assert.equal(r.stderr, "err1\nerr2\n");
   // Logs stay after the container stopped and go with it.
   await tsbox(["rm", "talk"], { root, expect: 0 });
-  assert.equal((await tsbox(["logs", "talk"], { root })).code, 1);
+  assert.notEqual((await tsbox(["logs", "talk"], { root })).code, 0);
 });
 
 rootTest("logs --tail N shows the last N lines of both streams", async (root) => {
@@ -120,7 +120,8 @@ rootTest("logs --tail N shows the last N lines of both streams", async (root) =>
     "busybox",
     "sh",
     "-c",
-    "for i in 1 2 3 4 5 6 7 8 9 10; do echo line$i; done; echo oops >&2; echo last",
+    // Across streams the order is only as the supervisor reads them: pause between.
+    "for i in 1 2 3 4 5 6 7 8 9 10; do echo line$i; done; sleep 0.3; echo oops >&2; sleep 0.3; echo last",
   );
   const tail = async (...args: string[]) =>
     await tsbox(["logs", ...args, "many"], { root, expect: 0 });
@@ -148,7 +149,7 @@ rootTest("logs -t prefixes each line with the RFC 3339 time it was written", asy
   assert.ok(started - 1000 <= ta && ta <= tb && tb <= finished + 1000, `${a[1]} ${b[1]}`);
   assert.ok(tb - ta >= 400, "the times are when each line was written");
   const both = await tsbox(["logs", "-t", "--tail", "1", "stamped"], { root, expect: 0 });
-  assert.match(both.stderr, re);
+  assert.match(both.stderr.trim(), re);
   assert.equal(both.stdout, "");
 });
 

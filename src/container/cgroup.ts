@@ -84,14 +84,19 @@ export function cgroupHost(): { layout: CgroupLayout; driver: CgroupDriver } {
 
 /** The host facts resource parsing needs (src/container/resources.ts). */
 export function resourceHost(): ResourceHost {
-  const { layout } = cgroupHost();
-  const v1mem = layout.v1.memory;
+  // Read on first use only: most containers set no limits.
   return {
-    cpus: readHostInfo().cpus.length,
-    swapLimit: v1mem !== undefined
-      ? pathExists(`${v1mem}/memory.memsw.limit_in_bytes`)
-      : layout.v2Root !== undefined &&
-        controllerList(layout.v2Root, "cgroup.controllers").includes("memory"),
+    get cpus() {
+      return readHostInfo().cpus.length;
+    },
+    get swapLimit() {
+      const { layout } = cgroupHost();
+      const v1mem = layout.v1.memory;
+      return v1mem !== undefined
+        ? pathExists(`${v1mem}/memory.memsw.limit_in_bytes`)
+        : layout.v2Root !== undefined &&
+          controllerList(layout.v2Root, "cgroup.controllers").includes("memory");
+    },
     statDevice: statHostDevice,
   };
 }

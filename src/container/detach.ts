@@ -3,7 +3,7 @@
 
 import { TsboxError } from "../errors.ts";
 import { SupervisorClient } from "../supervisor/client.ts";
-import type { Response } from "../supervisor/protocol.ts";
+import type { Answer } from "../supervisor/protocol.ts";
 import { createContainer } from "./create.ts";
 import type { RunOptions } from "./options.ts";
 import { destroyContainer } from "./remove.ts";
@@ -13,7 +13,7 @@ import { getContainer } from "../state/containers.ts";
 export async function superviseStart(id: string): Promise<void> {
   for (let attempt = 0;; attempt++) {
     const client = await SupervisorClient.connect();
-    let res: Response;
+    let res: Answer;
     try {
       res = await client.request({ op: "start", id });
     } catch (e) {

@@ -13,7 +13,7 @@ import { relayConsole, windowSize } from "../runtime/console.ts";
 import { execProcess } from "../runtime/exec.ts";
 import { type NamespaceKind, NAMESPACES } from "../runtime/namespaces.ts";
 import { signalPidfd, waitPidfd } from "../runtime/process.ts";
-import { mergeEnv } from "../spec/from_run.ts";
+import { mergeEnv } from "../spec/env.ts";
 import { resolveUser } from "../spec/user.ts";
 import type { Process } from "../spec/types.ts";
 import { findContainer } from "../state/containers.ts";

@@ -20,6 +20,8 @@ export interface RunOptions {
   user?: string;
   interactive: boolean;
   tty: boolean;
+  /** The size of the user's terminal, for the container's pty. */
+  consoleSize?: { height: number; width: number };
   autoRemove: boolean;
   detach: boolean;
   volumes: string[];

@@ -1,53 +1,115 @@
-// `tsbox run` in the foreground: create the container, start it, relay its
-// terminal or share our stdio, forward our signals to its first process,
-// wait, record how it ended, and remove it with --rm. The exit code is the
-// container's own (128+N when killed by signal N).
+// `tsbox run` in the foreground. As with Docker, the long-lived process does
+// the work: the CLI hands the request and its own stdio to the supervisor
+// (src/supervisor/server.ts), which creates and starts the container warm —
+// nothing to load or compile — with the CLI's fds 0-2 (pidfd_getfd(2)) as
+// the container's stdio. The CLI relays a terminal, forwards its signals to
+// the container's PID 1, prints --trace lines, and exits with the
+// container's code (128+N when killed by signal N). The container outlives a
+// CLI killed meanwhile, and `ps` keeps telling the truth about it.
 
 import { SIGNALS } from "../../ffi/constants.ts";
-import type { Started } from "../runtime/executor.ts";
-import { exitCodeOf, formatError } from "../errors.ts";
-import { startCreated } from "./start.ts";
-import { relayConsole } from "../runtime/console.ts";
-import { signalPidfd, waitPidfd } from "../runtime/process.ts";
-import { Tracer } from "../runtime/trace.ts";
-import { createContainer } from "./create.ts";
+import { sys, sysRaw } from "../../ffi/syscall.ts";
+import { TsboxError } from "../errors.ts";
+import { relayConsole, windowSize } from "../runtime/console.ts";
+import { pidfdOpen, signalPidfd } from "../runtime/process.ts";
+import { parseEnvFile } from "../spec/env.ts";
+import { SupervisorClient } from "../supervisor/client.ts";
 import type { RunOptions } from "./options.ts";
-import { recordExit, recordStartFailure } from "./exit.ts";
 
 /** Signals tsbox passes on to the container, as `docker run` does (sig-proxy). */
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
 
+/** What only this process knows: its environment and working directory. */
+function resolveHere(opts: RunOptions): RunOptions {
+  const abs = (p: string) => (p.startsWith("/") ? p : `${Deno.cwd()}/${p}`);
+  const fromFiles = opts.envFiles.flatMap((f) => {
+    try {
+      return parseEnvFile(Deno.readTextFileSync(abs(f)));
+    } catch (e) {
+      throw new TsboxError(`open env file ${JSON.stringify(f)}`, { cause: e, exitCode: 125 });
+    }
+  });
+  const env = [...fromFiles, ...opts.env].flatMap((e) => {
+    if (e.includes("=")) return [e];
+    const v = Deno.env.get(e); // "-e NAME" passes our value, as Docker does
+    return v === undefined ? [] : [`${e}=${v}`];
+  });
+  const ws = opts.tty ? windowSize(1) ?? windowSize(0) : undefined;
+  return {
+    ...opts,
+    env,
+    envFiles: [],
+    ...(opts.rootfs !== undefined ? { rootfs: abs(opts.rootfs) } : {}),
+    ...(ws ? { consoleSize: { height: ws[0], width: ws[1] } } : {}),
+  };
+}
+
 /** Runs a container in the foreground; returns its exit code. */
 export async function runForeground(opts: RunOptions): Promise<number> {
-  const trace = new Tracer(opts.trace);
-  const c = await trace.runAsync(
-    "validate the request and record the container",
-    () => createContainer(opts),
-  );
-  const id = c.record.id;
-  let started: Started;
+  const client = await SupervisorClient.connect();
   try {
-    started = await startCreated(c, {
-      stdin: opts.interactive ? "inherit" : "null",
-      stdout: "inherit",
-      stderr: "inherit",
-    }, trace);
-  } catch (e) {
-    await recordStartFailure(id, formatError(e), exitCodeOf(e));
-    throw e;
+    const fault = Deno.env.get("TSBOX_FAULT");
+    await client.send({
+      op: "run",
+      options: resolveHere(opts) as unknown as Record<string, unknown>,
+      clientPid: Deno.pid,
+      trace: opts.trace,
+      ...(fault ? { fault } : {}),
+    });
+    let started: { pid: number; console?: number; supervisor?: number } | undefined;
+    for (;;) {
+      const m = await client.next();
+      if (m === undefined) throw new TsboxError("lost the supervisor while starting the container");
+      if ("trace" in m) console.error(m.trace);
+      else if ("ok" in m) {
+        if (!m.ok) throw new TsboxError(m.error, { exitCode: m.exitCode });
+        started = {
+          pid: m.pid!,
+          ...(m.console !== undefined ? { console: m.console, supervisor: m.supervisor! } : {}),
+        };
+        break;
+      }
+    }
+    // Signals go straight to the container, through a pidfd of our own (none
+    // if it has already ended).
+    const pidfd = sysRaw("pidfd_open", [started.pid, 0]);
+    const forward = FORWARDED.map((name) => {
+      const fn = () => {
+        if (pidfd >= 0) signalPidfd(pidfd, SIGNALS[name]!);
+      };
+      Deno.addSignalListener(name, fn);
+      return () => Deno.removeSignalListener(name, fn);
+    });
+    let relay: ReturnType<typeof relayConsole> | undefined;
+    if (started.console !== undefined) {
+      const sup = pidfdOpen(started.supervisor!);
+      try {
+        relay = relayConsole(
+          sys("pidfd_getfd", [sup, started.console, 0], "the console from the supervisor"),
+        );
+      } finally {
+        sysRaw("close", [sup]);
+      }
+      await client.send({ op: "console-taken" });
+    }
+    try {
+      for (;;) {
+        const m = await client.next();
+        if (m === undefined) {
+          throw new TsboxError("lost the supervisor while the container ran (see `tsbox ps -a`)");
+        }
+        if ("trace" in m) console.error(m.trace);
+        else if ("exit" in m) {
+          if (relay) await relay.done;
+          return m.exit;
+        }
+      }
+    } finally {
+      relay?.restore();
+      forward.forEach((off) => off());
+      if (pidfd >= 0) sysRaw("close", [pidfd]);
+    }
+  } finally {
+    client.close();
   }
-  const forward = FORWARDED.map((name) => {
-    const fn = () => signalPidfd(started.pidfd, SIGNALS[name]!);
-    Deno.addSignalListener(name, fn);
-    return () => Deno.removeSignalListener(name, fn);
-  });
-  const relay = started.console !== undefined ? relayConsole(started.console) : undefined;
-  const status = await waitPidfd(started.pidfd);
-  if (relay) {
-    await relay.done;
-    relay.restore();
-  }
-  for (const off of forward) off();
-  trace.line("child", `exited with ${status.code}`);
-  return await recordExit(id, status, undefined, trace);
 }

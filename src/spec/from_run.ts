@@ -24,6 +24,7 @@ import {
 import type { IdMapping, Mount, Namespace, Rlimit, Spec } from "./types.ts";
 import { OCI_VERSION } from "./types.ts";
 import { resolveUser } from "./user.ts";
+import { mergeEnv, parseEnvFile } from "./env.ts";
 
 /** An image's runtime config (the `config` object of an OCI image config). */
 export interface ImageConfig {
@@ -64,37 +65,6 @@ export interface SpecContext {
 }
 
 const UNLIMITED = 0xffffffffffffffffn;
-
-/** Parses an env file (KEY=VALUE lines; a bare KEY is skipped like Docker does when unset). */
-export function parseEnvFile(text: string): string[] {
-  return text.split("\n").map((l) => l.replace(/\r$/, "")).filter((l) =>
-    l.trim() && !l.trimStart().startsWith("#")
-  ).flatMap(
-    (l) => {
-      if (l.includes("=")) return [l.trimStart()];
-      const v = Deno.env.get(l.trim());
-      return v === undefined ? [] : [`${l.trim()}=${v}`];
-    },
-  );
-}
-
-/** Merges env lists: later entries replace earlier ones with the same name. */
-export function mergeEnv(...lists: string[][]): string[] {
-  const out = new Map<string, string>();
-  for (const l of lists) {
-    for (const e of l) {
-      const eq = e.indexOf("=");
-      const key = eq < 0 ? e : e.slice(0, eq);
-      if (!key) throw new UsageError(`invalid environment variable: ${JSON.stringify(e)}`);
-      if (eq < 0) {
-        // "-e NAME" passes the caller's value, as Docker does.
-        const v = Deno.env.get(key);
-        if (v !== undefined) out.set(key, `${key}=${v}`);
-      } else out.set(key, e);
-    }
-  }
-  return [...out.values()];
-}
 
 /** The capability set after --cap-add/--cap-drop/--privileged. */
 export function capabilitySet(
@@ -407,6 +377,7 @@ export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
     ociVersion: OCI_VERSION,
     process: {
       terminal: opts.tty,
+      ...(opts.tty && opts.consoleSize ? { consoleSize: opts.consoleSize } : {}),
       user: {
         uid: user.uid,
         gid: user.gid,

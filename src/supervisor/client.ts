@@ -5,14 +5,11 @@
 // are fine: the supervisor takes a lock, and the loser exits.
 
 import { O } from "../../ffi/constants.ts";
-import { encodeProgram } from "../../ffi/program.ts";
-import { spawn } from "../../ffi/spawn.ts";
 import { sys, sysRaw } from "../../ffi/syscall.ts";
 import { TsboxError } from "../errors.ts";
 import { runRoot } from "../paths.ts";
-import { lower } from "../runtime/lower.ts";
 import type { Step } from "../runtime/steps.ts";
-import { encode, readLine, type Request, type Response } from "./protocol.ts";
+import { type Answer, encode, readLine, type Request, type Response } from "./protocol.ts";
 
 /** The supervisor's socket. */
 export function socketPath(): string {
@@ -34,7 +31,7 @@ export function selfCommand(verb: string): string[] {
       "--quiet",
       "--no-prompt",
       "--allow-all",
-      "--v8-flags=--jitless,--max-semi-space-size=1",
+      "--v8-flags=--lite-mode,--max-semi-space-size=1",
       main.pathname,
       verb,
     ];
@@ -43,7 +40,11 @@ export function selfCommand(verb: string): string[] {
 }
 
 /** Starts a supervisor process in the background (its own session). */
-export function launchSupervisor(): void {
+export async function launchSupervisor(): Promise<void> {
+  // Loaded only here: most commands find a supervisor already running.
+  const { encodeProgram } = await import("../../ffi/program.ts");
+  const { spawn } = await import("../../ffi/spawn.ts");
+  const { lower } = await import("../runtime/lower.ts");
   const dir = runRoot();
   Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const log = sys("open", [
@@ -100,7 +101,7 @@ export class SupervisorClient {
         }
       }
       if (!launched) {
-        launchSupervisor();
+        await launchSupervisor();
         launched = true;
       }
       if (Date.now() > deadline) {
@@ -111,14 +112,27 @@ export class SupervisorClient {
     }
   }
 
-  /** Sends one request and waits for its answer. */
-  async request(req: Request): Promise<Response> {
-    await this.#conn.write(encode(req));
-    const line = await readLine(this.#conn, this.#pending);
-    if (line === undefined) {
-      throw new TsboxError("the supervisor closed the connection without answering");
+  /** Sends one request and waits for its answer (an ok or an error). */
+  async request(req: Request): Promise<Answer> {
+    await this.send(req);
+    for (;;) {
+      const res = await this.next();
+      if (res === undefined) {
+        throw new TsboxError("the supervisor closed the connection without answering");
+      }
+      if ("ok" in res) return res;
     }
-    return JSON.parse(line) as Response;
+  }
+
+  /** Sends a request without waiting. */
+  async send(req: Request): Promise<void> {
+    await this.#conn.write(encode(req));
+  }
+
+  /** The next message from the supervisor; undefined when it closed the connection. */
+  async next(): Promise<Response | undefined> {
+    const line = await readLine(this.#conn, this.#pending);
+    return line === undefined ? undefined : JSON.parse(line) as Response;
   }
 
   close(): void {

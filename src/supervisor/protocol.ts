@@ -6,6 +6,10 @@
 //   {"op":"start","id":ID}  ───────────────▶ startCreated(): clone, setup, execve
 //                          ◀─────────────── {"ok":true,"pid":PID}
 //                          ◀─────────────── {"ok":false,"error":"...","exitCode":127}
+//   {"op":"run",...}       ───────────────▶ create, take the CLI's fds 0-2 (pidfd_getfd), start
+//                          ◀─────────────── {"trace":"..."}*  {"ok":true,"id":ID,"pid":PID[,"console":FD]}
+//   [pidfd_getfd(console)] {"op":"console-taken"} ─▶ (the supervisor closes its copy)
+//                          ◀─────────────── {"exit":CODE}   when the container has ended
 //   {"op":"ping"}          ───────────────▶
 //                          ◀─────────────── {"ok":true,"pid":SUPERVISOR PID,"watching":N}
 //
@@ -13,13 +17,43 @@
 // pidfds and cgroups; the supervisor notices exits on the container's pidfd,
 // records them, applies the restart policy and cleans up.
 
-/** A request from the CLI. */
-export type Request = { op: "start"; id: string } | { op: "ping" };
+/** A foreground `run`: the supervisor creates and starts the container with the CLI's stdio. */
+export interface RunRequest {
+  op: "run";
+  /** RunOptions, with paths absolute and `-e NAME` values filled in by the CLI. */
+  options: Record<string, unknown>;
+  /** The CLI's pid: the supervisor takes its fds 0, 1, 2 with pidfd_getfd(2). */
+  clientPid: number;
+  /** Send trace lines (--trace). */
+  trace: boolean;
+  /** TSBOX_FAULT of the CLI, for crash tests. */
+  fault?: string;
+}
 
-/** The supervisor's answer. */
-export type Response =
-  | { ok: true; pid?: number; watching?: number }
+/** A request from the CLI. */
+export type Request = { op: "start"; id: string } | { op: "ping" } | RunRequest | {
+  op: "console-taken";
+};
+
+/** The answer to a request. */
+export type Answer =
+  | {
+    ok: true;
+    pid?: number;
+    watching?: number;
+    id?: string;
+    console?: number;
+    supervisor?: number;
+  }
   | { ok: false; error: string; exitCode: number };
+
+/** A message from the supervisor. */
+export type Response =
+  | Answer
+  /** A --trace line, before the answer and after it. */
+  | { trace: string }
+  /** The end of a foreground container: its exit code. */
+  | { exit: number };
 
 /** Encodes a message as one line. */
 export function encode(msg: Request | Response): Uint8Array {

@@ -15,9 +15,9 @@ import { Errno } from "../../ffi/errno.ts";
 import { sys, sysRaw } from "../../ffi/syscall.ts";
 import { exitCodeOf, formatError } from "../errors.ts";
 import { runRoot } from "../paths.ts";
-import { NO_TRACE } from "../runtime/trace.ts";
+import { NO_TRACE, Tracer } from "../runtime/trace.ts";
 import { findContainer, getContainer, listContainers } from "../state/containers.ts";
-import { containerFromRecord } from "../container/create.ts";
+import { containerFromRecord, createContainer } from "../container/create.ts";
 import { startCreated } from "../container/start.ts";
 import { recordExit, recordStartFailure } from "../container/exit.ts";
 import { processAlive } from "../container/status.ts";
@@ -30,7 +30,9 @@ import {
   type Stream,
 } from "./logs.ts";
 import { EPOLLHUP, EPOLLIN, Poller } from "./poller.ts";
-import { encode, readLine, type Request, type Response } from "./protocol.ts";
+import { encode, readLine, type Request, type Response, type RunRequest } from "./protocol.ts";
+import { setFault } from "../faults.ts";
+import type { RunOptions } from "../container/options.ts";
 import { socketPath } from "./client.ts";
 import { restartDecision } from "./restart.ts";
 
@@ -44,9 +46,13 @@ interface Watch {
   pidfd: number;
   /** Our child: its exit status can be read. */
   child: boolean;
-  log: LogWriter;
+  /** Its json-file log; none for a foreground container, whose output goes to the CLI. */
+  log?: LogWriter;
   /** Log sources: FIFO readers or the pty master. */
   sources: { fd: number; stream: Stream }[];
+  /** A foreground run waiting for the exit code, and its tracer. */
+  onExit?: (code: number) => void;
+  trace?: Tracer;
 }
 
 class Supervisor {
@@ -105,7 +111,7 @@ class Supervisor {
 
   #onOutput(w: Watch, s: { fd: number; stream: Stream }, events: number): void {
     const chunks = drain(s.fd, this.#buf);
-    for (const c of chunks ?? []) w.log.write(s.stream, c);
+    for (const c of chunks ?? []) w.log?.write(s.stream, c);
     if (chunks === null || (events & EPOLLHUP && !(events & EPOLLIN))) {
       this.poller.remove(s.fd);
       sysRaw("close", [s.fd]);
@@ -126,19 +132,22 @@ class Supervisor {
     }
     sysRaw("close", [w.pidfd]);
     for (const s of w.sources) {
-      for (const c of drain(s.fd, this.#buf) ?? []) w.log.write(s.stream, c);
+      for (const c of drain(s.fd, this.#buf) ?? []) w.log?.write(s.stream, c);
       this.poller.remove(s.fd);
       sysRaw("close", [s.fd]);
     }
-    w.log.close();
+    w.log?.close();
     this.watches.delete(w.id);
     this.lastActivity = Date.now();
     try {
-      await recordExit(
+      w.trace?.line("child", `exited with ${status?.code ?? "an unknown status"}`);
+      const code = await recordExit(
         w.id,
         status,
         status ? undefined : "exit status lost: its supervisor restarted while it ran",
+        w.trace,
       );
+      w.onExit?.(code);
       const next = restartDecision(getContainer(w.id));
       if (next !== undefined) {
         await new Promise((r) => setTimeout(r, next));
@@ -149,6 +158,68 @@ class Supervisor {
       console.error(`tsbox supervisor: after exit of ${w.id.slice(0, 12)}: ${formatError(e)}`);
     }
   }
+
+  /**
+   * A foreground `run` for a CLI: create and start the container here (warm:
+   * nothing to load or compile), with the CLI's own fds 0-2 taken through
+   * pidfd_getfd(2), and tell the CLI its exit code when it ends.
+   */
+  async run(req: RunRequest, send: (r: Response) => Promise<void>): Promise<void> {
+    const trace = new Tracer(req.trace, (line) => void send({ trace: line }).catch(() => {}));
+    setFault(req.fault);
+    const taken: number[] = [];
+    let clientPidfd: number | undefined;
+    try {
+      const opts = req.options as unknown as RunOptions;
+      const c = await trace.runAsync(
+        "validate the request and record the container",
+        () => createContainer(opts),
+      );
+      clientPidfd = sys("pidfd_open", [req.clientPid, 0], `the CLI, pid ${req.clientPid}`);
+      const take = (fd: number) => {
+        const mine = sys("pidfd_getfd", [clientPidfd!, fd, 0], `fd ${fd} of the CLI`);
+        taken.push(mine);
+        return mine;
+      };
+      let started;
+      try {
+        started = await startCreated(c, {
+          stdin: opts.interactive && !opts.tty ? take(0) : "null",
+          stdout: opts.tty ? "inherit" : take(1),
+          stderr: opts.tty ? "inherit" : take(2),
+        }, trace);
+      } catch (e) {
+        await recordStartFailure(c.record.id, formatError(e), exitCodeOf(e));
+        throw e;
+      }
+      this.watch({
+        id: c.record.id,
+        pid: started.pid,
+        pidfd: started.pidfd,
+        child: true,
+        sources: [],
+        trace,
+        onExit: (code) => void send({ exit: code }).catch(() => {}),
+      });
+      if (started.console !== undefined) this.consoles.set(c.record.id, started.console);
+      await send({
+        ok: true,
+        id: c.record.id,
+        pid: started.pid,
+        supervisor: Deno.pid,
+        ...(started.console !== undefined ? { console: started.console } : {}),
+      });
+    } catch (e) {
+      await send({ ok: false, error: formatError(e), exitCode: exitCodeOf(e) });
+    } finally {
+      setFault(undefined);
+      for (const fd of taken) sysRaw("close", [fd]);
+      if (clientPidfd !== undefined) sysRaw("close", [clientPidfd]);
+    }
+  }
+
+  /** pty masters kept until the CLI has taken its copy. */
+  readonly consoles = new Map<string, number>();
 
   /** Watches containers left running by a supervisor that died. */
   adopt(): void {
@@ -176,20 +247,31 @@ class Supervisor {
   async serve(conn: Deno.Conn): Promise<void> {
     this.connections++;
     const pending = { buf: "" };
+    // One write at a time: trace lines and the exit code come from other callbacks.
+    let queue = Promise.resolve();
+    const send = (r: Response) => (queue = queue.then(() => conn.write(encode(r)).then(() => {})));
     try {
       for (;;) {
         const line = await readLine(conn, pending);
         if (line === undefined) break;
-        let res: Response;
+        let res: Response | undefined;
         try {
           const req = JSON.parse(line) as Request;
+          if (req.op === "run") {
+            await this.run(req, send);
+            continue;
+          }
+          if (req.op === "console-taken") {
+            for (const [id, fd] of this.consoles) (sysRaw("close", [fd]), this.consoles.delete(id));
+            continue;
+          }
           res = req.op === "start"
             ? await this.start(req.id)
             : { ok: true, pid: Deno.pid, watching: this.watches.size };
         } catch (e) {
           res = { ok: false, error: formatError(e), exitCode: exitCodeOf(e) };
         }
-        await conn.write(encode(res));
+        await send(res);
       }
     } catch {
       /* client went away */

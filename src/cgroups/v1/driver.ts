@@ -101,14 +101,16 @@ export class V1Driver implements CgroupDriver {
     const existing = (name: V1ControllerName) =>
       [...parents.map((a) => this.#dir(name, a)!), this.#mounts[name]!].find(pathExists);
     let parentCpus: number[] = this.#host.cpus, parentMems: number[] = this.#host.mems;
-    const cpusetDir = this.#mounts.cpuset === undefined ? undefined : existing("cpuset");
+    // The parents' cpuset and CFS rate matter only to CPU settings: most
+    // containers ask for none, and these reads are most of a validation's cost.
+    const cpusetDir = this.#mounts.cpuset === undefined || !r.cpu ? undefined : existing("cpuset");
     if (cpusetDir !== undefined) {
       const eff = effectiveCpuset(cpusetDir);
       if (eff.cpus) parentCpus = parseCpuList(eff.cpus);
       if (eff.mems) parentMems = parseCpuList(eff.mems);
     }
     let parentCpuRate: number | null = null;
-    if (this.#mounts.cpu !== undefined) {
+    if (this.#mounts.cpu !== undefined && r.cpu) {
       for (const a of parents) {
         const d = this.#dir("cpu", a)!;
         const rate = pathExists(d) ? cfsRate(d) : null;

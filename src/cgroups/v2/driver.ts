@@ -111,7 +111,8 @@ export class V2Driver implements CgroupDriver {
   problems(path: string, r: CgroupResources): string[] {
     const p = normalizePath(path);
     const parents = pathPrefixes(p).slice(0, -1).reverse().map((a) => `${this.root}/${a}`);
-    const nearest = [...parents, this.root].find(pathExists);
+    // Only CPU settings need the parents' effective cpuset.
+    const nearest = r.cpu ? [...parents, this.root].find(pathExists) : undefined;
     const eff = nearest === undefined ? {} : effectiveCpusetV2(nearest);
     const out = resourceProblems(r, {
       version: 2,
