@@ -1,5 +1,6 @@
 // Crash safety: tsbox killed with SIGKILL at each point of `run`
-// (TSBOX_FAULT=<point>, src/faults.ts), the supervisor killed while it starts
+// (TSBOX_FAULT=<point>, src/faults.ts: the CLI, or the supervisor that does a
+// foreground run's work for it), the supervisor killed while it starts
 // or watches a container, the foreground CLI killed while its container
 // runs, and a host reboot (simulated: every process killed and the run root
 // deleted). After each, `ps -a` tells the truth, a container that is not
@@ -7,7 +8,14 @@
 // is left on the host: no mount, link, cgroup, nft table or process.
 
 import assert from "node:assert/strict";
-import { assertNoLeaks, rootTest, snapshot, tsbox, TSBOX_PERMS } from "./lib/harness.ts";
+import {
+  assertNoLeaks,
+  rootTest,
+  type RunResult,
+  snapshot,
+  tsbox,
+  TSBOX_PERMS,
+} from "./lib/harness.ts";
 
 const main = new URL("../main.ts", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -94,12 +102,15 @@ function foreground(root: string, args: string[]) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const state = { out: "" };
+  const state = { out: "", err: "" };
   const pump = (async () => {
     const dec = new TextDecoder();
     for await (const c of child.stdout) state.out += dec.decode(c, { stream: true });
   })();
-  const errs = child.stderr.pipeTo(new WritableStream());
+  const errs = (async () => {
+    const dec = new TextDecoder();
+    for await (const c of child.stderr) state.err += dec.decode(c, { stream: true });
+  })();
   return {
     child,
     state,
@@ -114,6 +125,17 @@ function foreground(root: string, args: string[]) {
       await Promise.all([pump.catch(() => {}), errs.catch(() => {})]);
     },
   };
+}
+
+/**
+ * The run failed because the process doing the work died: the CLI itself
+ * (137, SIGKILL), or the supervisor doing a foreground run for it, which the
+ * CLI then reports (125) saying so.
+ */
+function assertCrashed(r: RunResult): void {
+  if (r.code === 137) return;
+  assert.equal(r.code, 125, `exit ${r.code}: ${r.stderr}`);
+  assert.match(r.stderr, /supervisor/, "the error says what was lost");
 }
 
 const POINTS = ["after-state", "after-cgroup", "after-network", "after-mounts", "before-start"];
@@ -137,7 +159,7 @@ for (const point of POINTS) {
         ],
         { root, env: { TSBOX_FAULT: point } },
       );
-      assert.equal(r.code, 137, "tsbox died of SIGKILL");
+      assertCrashed(r);
       assert.doesNotMatch(r.stdout, /victim-ran/, "the container's command never ran");
       // A child cloned before the crash reads EOF on its sync pipe and exits.
       await until(
@@ -194,7 +216,7 @@ rootTest("a container whose run crashed can still be started, then removed", asy
       ["run", "--network", "none", "--name", name, "busybox", "sleep", "30"],
       { root, env: { TSBOX_FAULT: point } },
     );
-    assert.equal(r.code, 137);
+    assertCrashed(r);
     await tsbox(["start", name], { root, expect: 0 });
     const d = await inspect(root, name);
     assert.equal(d.State.Status, "running", point);
@@ -305,6 +327,34 @@ rootTest(
       await fg2.kill9();
       await fg.done();
       await fg2.done();
+    }
+  },
+);
+
+rootTest(
+  "kill -9 of the supervisor during a foreground run: the CLI says so, the container lives on",
+  async (root) => {
+    const before = await snapshot();
+    const fg = foreground(root, ["--name", "fgs", "busybox", "sh", "-c", "echo ready; sleep 60"]);
+    try {
+      await until("ready", () => Promise.resolve(fg.state.out.includes("ready")));
+      const pid = (await inspect(root, "fgs")).State.Pid;
+      await killSupervisor(root);
+      const code = await Promise.race([
+        fg.child.status.then((s) => s.code),
+        sleep(10_000).then(() => "still running"),
+      ]);
+      assert.notEqual(code, "still running", "the CLI notices");
+      assert.notEqual(code, 0);
+      assert.match(fg.state.err, /supervisor/, "and says what happened");
+      assert.ok(alive(pid), "the container outlives its supervisor");
+      assert.match((await psAll(root)).fgs!, /^Up /);
+      await tsbox(["rm", "-f", "fgs"], { root, expect: 0 });
+      assert.ok(!alive(pid));
+      await assertNoLeaks(before);
+    } finally {
+      await fg.kill9();
+      await fg.done();
     }
   },
 );

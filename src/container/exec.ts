@@ -46,21 +46,26 @@ function namespacesOf(pid: number): NamespaceKind["oci"][] {
   return out;
 }
 
-/** cgroup.procs of every group `pid` is in, as seen from the host. */
-function cgroupProcsOf(pid: number): string[] {
+/** Where `pid`'s groups are, as seen from the host: the cgroup2 directory and the v1 `tasks` files. */
+function cgroupsOf(pid: number): { v2Dir?: string; v1Tasks: string[] } {
   let layout;
   try {
     layout = detectCgroups();
   } catch {
-    return [];
+    return { v1Tasks: [] };
   }
-  const out: string[] = [];
+  const out: { v2Dir?: string; v1Tasks: string[] } = { v1Tasks: [] };
   for (const e of parseProcCgroup(readFileText(`/proc/${pid}/cgroup`))) {
-    let mount: string | undefined;
-    if (e.hierarchy === 0) mount = layout.v2Root;
-    else if (e.controllers[0]?.startsWith("name=")) mount = layout.named[e.controllers[0].slice(5)];
-    else mount = (layout.v1 as Record<string, string>)[e.controllers[0] ?? ""];
-    if (mount) out.push(`${mount}${e.path === "/" ? "" : e.path}/cgroup.procs`);
+    const sub = e.path === "/" ? "" : e.path;
+    if (e.hierarchy === 0) {
+      if (layout.v2Root) out.v2Dir = `${layout.v2Root}${sub}`;
+      continue;
+    }
+    const first = e.controllers[0] ?? "";
+    const mount = first.startsWith("name=")
+      ? layout.named[first.slice(5)]
+      : (layout.v1 as Record<string, string>)[first];
+    if (mount) out.v1Tasks.push(`${mount}${sub}/tasks`);
   }
   return out;
 }
@@ -122,18 +127,24 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       user,
       ...(ws ? { consoleSize: { height: ws[0], width: ws[1] } } : {}),
     };
+    const groups = cgroupsOf(rec.pid!);
+    const cgroupFd = groups.v2Dir !== undefined
+      ? sysRaw("open", [groups.v2Dir, O.PATH | O.DIRECTORY | O.CLOEXEC])
+      : -1;
     const started = execProcess({
       pid: rec.pid!,
       pidfd,
       namespaces: namespacesOf(rec.pid!),
       process: proc,
-      cgroupProcs: cgroupProcsOf(rec.pid!),
+      ...(cgroupFd >= 0 ? { cgroupFd } : {}),
+      cgroupTasks: groups.v1Tasks,
       stdio: {
         stdin: opts.interactive && !opts.detach ? "inherit" : "null",
         stdout: "inherit",
         stderr: "inherit",
       },
     });
+    if (cgroupFd >= 0) sysRaw("close", [cgroupFd]);
     if (opts.detach) {
       sysRaw("close", [started.pidfd]);
       return 0;

@@ -4,7 +4,8 @@
 // single-threaded child and not this process. A PID namespace is joined by
 // the parent's thread before the clone (setns of a PID namespace only
 // changes the namespace of later children, pid_namespaces(7)), then undone.
-// The parent places the child in the container's cgroups while it waits.
+// It starts in the container's cgroup2 group (clone3 CLONE_INTO_CGROUP) and
+// moves itself into its v1 groups, before it joins anything.
 
 import { O } from "../../ffi/constants.ts";
 import { decodeRecords, encodeProgram, ERROR_RECORD_SIZE } from "../../ffi/program.ts";
@@ -30,8 +31,10 @@ export interface ExecRequest {
   /** The container's own namespaces (not shared with the host), pid included. */
   namespaces: NamespaceKind["oci"][];
   process: Process;
-  /** cgroup.procs files of the container's groups (one per hierarchy). */
-  cgroupProcs: string[];
+  /** The container's cgroup2 directory (O_PATH fd): the process starts there (clone3). */
+  cgroupFd?: number;
+  /** `tasks` files of its cgroup v1 groups: the child moves itself there before joining. */
+  cgroupTasks: string[];
   stdio: Stdio;
 }
 
@@ -49,7 +52,7 @@ export function execProcess(req: ExecRequest): Started {
   const closeNow = (fd: number) => {
     if (owned.delete(fd)) sysRaw("close", [fd]);
   };
-  let child: { pid: number; pidfd: number } | undefined;
+  let child: { pid: number; pidfd: number; inCgroup: boolean } | undefined;
   try {
     const [syncR, syncW] = pipe();
     const [errR, errW] = pipe();
@@ -77,6 +80,7 @@ export function execProcess(req: ExecRequest): Started {
     const join = req.namespaces.filter((n) => n !== "pid");
     const steps: Step[] = [
       { op: "wait-parent", fd: syncR, writeEnd: syncW },
+      ...req.cgroupTasks.map((path) => ({ op: "write-file" as const, path, data: "0" })),
       ...(join.length
         ? [{ op: "join" as const, pidfd: req.pidfd, namespaces: join, pid: req.pid }]
         : []),
@@ -110,14 +114,20 @@ export function execProcess(req: ExecRequest): Started {
       }
     }
     try {
-      child = spawn({ program, flags: 0n });
+      child = spawn({
+        program,
+        flags: 0n,
+        ...(req.cgroupFd !== undefined ? { cgroupFd: req.cgroupFd } : {}),
+      });
     } finally {
       if (ownPid !== undefined) sys("setns", [ownPid, cloneFlag("pid")], "our own pid namespace");
     }
     closeNow(syncR);
     closeNow(errW);
     if (sock) closeNow(sock[1]);
-    for (const procs of req.cgroupProcs) writeFileText(procs, String(child.pid));
+    if (req.cgroupFd !== undefined && !child.inCgroup) {
+      writeFileText(`/proc/self/fd/${req.cgroupFd}/cgroup.procs`, String(child.pid));
+    }
     sys("write", [syncW, new Uint8Array([1]), 1], "sync pipe");
     const consoleFd = sock ? receiveFd(sock[0]) : undefined;
     const buf = new Uint8Array(ERROR_RECORD_SIZE);
