@@ -291,16 +291,15 @@ rootTest(
       }
       assert.notEqual(d.Namespaces.pid, Deno.readLinkSync("/proc/self/ns/pid"));
       // The cgroup: its path is the one /proc/PID/cgroup shows, with the limits in effect.
-      // (Key case: the JSON says "effective", the inspect help `.Cgroup.Effective`; accept either.)
       const cg = d.Cgroup;
       assert.ok(cg, "inspect has a Cgroup section");
-      const path: string = cg.path ?? cg.Path;
+      const path: string = cg.Path;
       assert.ok(path.includes(id), `cgroup path ${path} names the container`);
       const procCgroup = Deno.readTextFileSync(`/proc/${pid}/cgroup`);
       assert.ok(procCgroup.includes(`/${path.replace(/^\//, "")}\n`), procCgroup);
-      const eff = cg.effective ?? cg.Effective;
-      assert.equal(eff.memory ?? eff.Memory, 64 * 1024 * 1024);
-      assert.equal(eff.pids ?? eff.Pids, 50);
+      const eff = cg.Effective;
+      assert.equal(eff.Memory, 64 * 1024 * 1024);
+      assert.equal(eff.PidsLimit, 50);
       // After it stops: no pid, no namespaces, and a finish time.
       await tsbox(["stop", "-t", "1", "full"], { root, expect: 0 });
       const after = await inspect(root, "full");
@@ -466,7 +465,7 @@ rootTest("create makes a container that start runs (by id prefix)", async (root)
 rootTest("rm: a running container needs -f, which kills it; -v is accepted", async (root) => {
   const id = await runD(root, "--name", "busy", "busybox", "sleep", "60");
   const pid = Number(await fmt(root, "busy", "{{.State.Pid}}"));
-  const cgroupDirs: string[] = (await inspect(root, "busy")).Cgroup?.dirs ?? [];
+  const cgroupDirs: string[] = (await inspect(root, "busy")).Cgroup?.Dirs ?? [];
   const no = await tsbox(["rm", "busy"], { root });
   assert.equal(no.code, 1);
   assert.match(no.stderr, /stop the container before removing or force remove/);

@@ -4,6 +4,7 @@
 import { SIGNALS } from "../../ffi/constants.ts";
 import { TsboxError } from "../errors.ts";
 import { findContainer, getContainer } from "../state/containers.ts";
+import { lastExitCode } from "../state/events.ts";
 import { logPath, parseLog } from "../supervisor/logs.ts";
 import { signalContainer } from "./signal.ts";
 import { reconcile } from "./status.ts";
@@ -54,7 +55,7 @@ export async function attachContainer(ref: string, sigProxy: boolean): Promise<n
         }
       } catch { /* no log yet */ }
       const now = getContainer(rec.id);
-      if (!now) return rec.exitCode ?? 0;
+      if (!now) return lastExitCode(rec.id) ?? rec.exitCode ?? 0;
       const st = reconcile(now);
       if (st.status !== "running" && st.status !== "paused") return st.exitCode ?? 0;
       await new Promise((r) => setTimeout(r, 100));

@@ -19,7 +19,7 @@ import type { Process } from "../spec/types.ts";
 import { findContainer } from "../state/containers.ts";
 import { SIGNALS } from "../../ffi/constants.ts";
 import { openContainerPidfd } from "./signal.ts";
-import { reconcile } from "./status.ts";
+import { processAlive, reconcile } from "./status.ts";
 
 /** Options of `exec`. */
 export interface ExecOptions {
@@ -131,20 +131,30 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
     const cgroupFd = groups.v2Dir !== undefined
       ? sysRaw("open", [groups.v2Dir, O.PATH | O.DIRECTORY | O.CLOEXEC])
       : -1;
-    const started = execProcess({
-      pid: rec.pid!,
-      pidfd,
-      namespaces: namespacesOf(rec.pid!),
-      process: proc,
-      ...(cgroupFd >= 0 ? { cgroupFd } : {}),
-      cgroupTasks: groups.v1Tasks,
-      stdio: {
-        stdin: opts.interactive && !opts.detach ? "inherit" : "null",
-        stdout: "inherit",
-        stderr: "inherit",
-      },
-    });
-    if (cgroupFd >= 0) sysRaw("close", [cgroupFd]);
+    let started;
+    try {
+      started = execProcess({
+        pid: rec.pid!,
+        pidfd,
+        namespaces: namespacesOf(rec.pid!),
+        process: proc,
+        ...(cgroupFd >= 0 ? { cgroupFd } : {}),
+        cgroupTasks: groups.v1Tasks,
+        stdio: {
+          stdin: opts.interactive && !opts.detach ? "inherit" : "null",
+          stdout: "inherit",
+          stderr: "inherit",
+        },
+      });
+    } catch (e) {
+      // The container stopped while we joined it: say that, not the errno it caused.
+      if (!processAlive(rec)) {
+        throw new TsboxError(`container ${rec.name} is not running`, { exitCode: 1 });
+      }
+      throw e;
+    } finally {
+      if (cgroupFd >= 0) sysRaw("close", [cgroupFd]);
+    }
     if (opts.detach) {
       sysRaw("close", [started.pidfd]);
       return 0;

@@ -35,21 +35,24 @@ export async function recordExit(
   } catch { /* no cgroup */ }
   if (oomKilled && code !== undefined && code < 128) code = 137;
   const opts = rec.options as { restart?: string; autoRemove?: boolean };
-  const wasStarted = rec.startedAt !== null && error === undefined;
-  const restart = wasStarted && code !== undefined && !rec.stopRequested &&
-    rec.status !== "removing" &&
-    shouldRestart(parseRestartPolicy(opts.restart ?? "no"), code, rec.restartCount);
+  const wasStarted = rec.startedAt !== null;
+  const policy = parseRestartPolicy(opts.restart ?? "no");
+  // An unknown exit status (its supervisor died) still restarts under always/unless-stopped.
+  const restart = wasStarted && !rec.stopRequested && rec.status !== "removing" &&
+    (code === undefined
+      ? policy.name === "always" || policy.name === "unless-stopped"
+      : shouldRestart(policy, code, rec.restartCount));
   updateContainer(id, {
-    status: code === undefined
-      ? (wasStarted || rec.pid ? "dead" : "created")
-      : restart
+    status: restart
       ? "restarting"
+      : code === undefined
+      ? (wasStarted || rec.pid ? "dead" : "created")
       : "exited",
     exitCode: code ?? null,
     oomKilled,
     finishedAt: now(),
     pid: null,
-    ...(error !== undefined ? { error } : {}),
+    error: error ?? null,
     ...(restart ? { restartCount: rec.restartCount + 1 } : {}),
   });
   if (oomKilled) emitEvent("oom", id, { name: rec.name, image: rec.image });

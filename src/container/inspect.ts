@@ -76,7 +76,24 @@ export function inspectContainer(r: ContainerRecord): Record<string, unknown> {
   const running = rec.status === "running" || rec.status === "paused";
   let cgroup: unknown = null;
   try {
-    cgroup = cgroupInfo(rec) ?? null;
+    const info = cgroupInfo(rec);
+    const limits = (l: NonNullable<typeof info>["requested"]) => ({
+      Memory: l.memory,
+      MemorySwap: l.memorySwap,
+      PidsLimit: l.pids,
+      Cpus: l.cpus,
+      CpusetCpus: l.cpusetCpus,
+      CpusetMems: l.cpusetMems,
+    });
+    if (info) {
+      cgroup = {
+        Path: info.path,
+        Parent: info.parent,
+        Dirs: info.dirs,
+        Requested: limits(info.requested),
+        Effective: limits(info.effective),
+      };
+    }
   } catch { /* cgroups not available */ }
   return {
     Id: rec.id,

@@ -22,7 +22,7 @@ import {
   updateContainer,
 } from "../state/containers.ts";
 import { state } from "../state/db.ts";
-import { emitEvent } from "../state/events.ts";
+import { emitEvent, lastExitCode } from "../state/events.ts";
 import { superviseStart } from "./detach.ts";
 import { recordExit } from "./exit.ts";
 import { destroyContainer } from "./remove.ts";
@@ -154,7 +154,7 @@ export async function waitContainer(ref: string): Promise<number> {
   const rec = findContainer(ref);
   for (;;) {
     const now = getContainer(rec.id);
-    if (!now) return rec.exitCode ?? 0;
+    if (!now) return lastExitCode(rec.id) ?? rec.exitCode ?? 0; // removed (--rm)
     const r = reconcile(now);
     if (!ACTIVE.includes(r.status) && !(r.status === "created" && r.pid)) return r.exitCode ?? 0;
     await new Promise((res) => setTimeout(res, 50));

@@ -14,6 +14,7 @@ import {
 export type Undo = (containerId: string, r: Resource) => void | Promise<void>;
 
 const undoers = new Map<string, Undo>([
+  ["starter", () => {}], // a record of who was starting it: nothing to undo
   ["dir", (_id, r) => {
     try {
       Deno.removeSync(r.key, { recursive: true });

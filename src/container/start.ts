@@ -7,15 +7,28 @@
 import { faultPoint } from "../faults.ts";
 import { startContainer, type Started, type Stdio } from "../runtime/executor.ts";
 import type { Tracer } from "../runtime/trace.ts";
-import { updateContainer } from "../state/containers.ts";
+import { addResource, removeResource, updateContainer } from "../state/containers.ts";
 import { now } from "../state/db.ts";
 import { emitEvent } from "../state/events.ts";
 import { prepareCgroup } from "./cgroup.ts";
 import type { Created } from "./create.ts";
 import { bootId, processStartTime } from "./proc.ts";
 
+/** Resource kind naming the tsbox process that is starting a container. */
+export const STARTER = "starter";
+
 /** Starts a created (or stopped) container; returns its running process. */
 export async function startCreated(c: Created, stdio: Stdio, trace: Tracer): Promise<Started> {
+  // Who is starting it: if this process dies midway, `ps` and `inspect` can say so.
+  addResource(c.record.id, STARTER, String(Deno.pid), { start: processStartTime(Deno.pid) });
+  try {
+    return await startSteps(c, stdio, trace);
+  } finally {
+    removeResource(c.record.id, STARTER, String(Deno.pid));
+  }
+}
+
+async function startSteps(c: Created, stdio: Stdio, trace: Tracer): Promise<Started> {
   faultPoint("after-state");
   const cgroup = prepareCgroup(c, trace);
   faultPoint("after-cgroup");

@@ -5,8 +5,16 @@
 
 import { sysRaw } from "../../ffi/syscall.ts";
 import { Errno } from "../../ffi/errno.ts";
-import { type ContainerRecord, getContainer, updateContainer } from "../state/containers.ts";
-import { now } from "../state/db.ts";
+import {
+  type ContainerRecord,
+  type ContainerUpdate,
+  getContainer,
+  listResources,
+  removeResource,
+  updateContainer,
+} from "../state/containers.ts";
+import { now, state } from "../state/db.ts";
+import { runRoot } from "../paths.ts";
 import { bootId, processStartTime } from "./proc.ts";
 
 /** Whether the record's process is alive (same boot, same start time). */
@@ -26,22 +34,83 @@ export function processAlive(rec: Pick<ContainerRecord, "pid" | "pidStart" | "bo
   return sysRaw("kill", [rec.pid, 0]) !== -Errno.ESRCH;
 }
 
-/** The record, corrected if its process died without anyone recording it. */
+/**
+ * Whether a supervisor runs for this state root: it holds an flock on
+ * supervisor.lock, which /proc/locks shows (read-only: probing with flock
+ * could make a starting supervisor think another one runs).
+ */
+export function supervisorAlive(): boolean {
+  let ino: number | null;
+  try {
+    ino = Deno.statSync(`${runRoot()}/supervisor.lock`).ino;
+  } catch {
+    return false;
+  }
+  if (ino === null) return false;
+  try {
+    return Deno.readTextFileSync("/proc/locks").split("\n").some((l) =>
+      l.includes("FLOCK") && l.includes(`:${ino} `)
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The record, corrected if its process ended without anyone recording it.
+ * While a supervisor runs it is the one that records exits (and restarts),
+ * so nothing is corrected then: a process that just ended is the
+ * supervisor's to record, not a ghost.
+ */
 export function reconcile(rec: ContainerRecord): ContainerRecord {
-  if (
-    (rec.status === "running" || rec.status === "paused" || rec.status === "restarting") &&
-    !processAlive(rec)
-  ) {
-    const reason = rec.bootId && rec.bootId !== bootId()
-      ? "the host rebooted while it ran"
-      : "its process ended while no tsbox process watched it";
-    updateContainer(rec.id, {
-      status: rec.bootId && rec.bootId !== bootId() ? "exited" : "dead",
+  const active = rec.status === "running" || rec.status === "paused" || rec.status === "restarting";
+  if (rec.status === "created") {
+    const starter = listResources(rec.id).find((r) => r.kind === "starter");
+    if (
+      starter &&
+      !processAlive({
+        pid: Number(starter.key),
+        pidStart: (starter.data.start as string | null) ?? null,
+        bootId: null,
+      })
+    ) {
+      removeResource(rec.id, "starter", starter.key);
+      if (!processAlive(rec)) {
+        updateContainer(rec.id, {
+          pid: null,
+          error: `the tsbox process starting it (pid ${starter.key}) died before it ran`,
+        });
+      }
+      return getContainer(rec.id) ?? rec;
+    }
+  }
+  const starting = rec.status === "created" && rec.pid !== null;
+  if (!active && !starting) return rec;
+  if (processAlive(rec) || supervisorAlive()) return rec;
+  const rebooted = rec.bootId !== null && rec.bootId !== bootId();
+  let update: ContainerUpdate;
+  if (starting) {
+    update = {
+      pid: null,
+      error: `the tsbox process starting it (as pid ${rec.pid}) died before it ran`,
+    };
+  } else if (rec.status === "restarting") {
+    // Its restart was due, but no supervisor is left to do it.
+    update = { status: "exited", error: "its restart was pending when its supervisor died" };
+  } else {
+    update = {
+      status: rebooted ? "exited" : "dead",
       pid: null,
       finishedAt: rec.finishedAt ?? now(),
-      error: reason,
-    });
-    return getContainer(rec.id) ?? rec;
+      error: rebooted
+        ? "the host rebooted while it ran"
+        : "its process ended while no tsbox process watched it",
+    };
   }
-  return rec;
+  // Only if the record is still what we looked at (another tsbox may have recorded the exit meanwhile).
+  state().tx(() => {
+    const cur = getContainer(rec.id);
+    if (cur && cur.status === rec.status && cur.pid === rec.pid) updateContainer(rec.id, update);
+  });
+  return getContainer(rec.id) ?? rec;
 }

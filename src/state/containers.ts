@@ -224,9 +224,10 @@ export function findContainer(ref: string): ContainerRecord {
   if (rows.length > 1) {
     throw new UsageError(
       `multiple containers match ${JSON.stringify(ref)}: ${rows.map((r) => r.name).join(", ")}`,
+      { exitCode: 1 },
     );
   }
-  throw new NotFoundError(`no such container: ${ref}`);
+  throw new NotFoundError(`no such container: ${ref}`, { exitCode: 1 });
 }
 
 /** Every container, newest first. */

@@ -50,3 +50,13 @@ export function eventsAfter(after: number, limit = 1000): TsboxEvent[] {
 export function lastEventSeq(): number {
   return state().get<{ m: number | null }>("SELECT max(seq) AS m FROM events")?.m ?? 0;
 }
+
+/** The exit code in the last "die" event of container `id`, if any (for containers already removed). */
+export function lastExitCode(id: string): number | undefined {
+  const r = state().get<{ attributes: string }>(
+    "SELECT attributes FROM events WHERE id = ? AND action = 'die' ORDER BY seq DESC LIMIT 1",
+    id,
+  );
+  const code = r ? Number(JSON.parse(r.attributes).exitCode) : NaN;
+  return Number.isInteger(code) ? code : undefined;
+}

@@ -126,12 +126,22 @@ export class SupervisorClient {
 
   /** Sends a request without waiting. */
   async send(req: Request): Promise<void> {
-    await this.#conn.write(encode(req));
+    try {
+      await this.#conn.write(encode(req));
+    } catch (e) {
+      throw new TsboxError("lost the connection to the supervisor", { cause: e });
+    }
   }
 
   /** The next message from the supervisor; undefined when it closed the connection. */
   async next(): Promise<Response | undefined> {
-    const line = await readLine(this.#conn, this.#pending);
+    let line: string | undefined;
+    try {
+      line = await readLine(this.#conn, this.#pending);
+    } catch (e) {
+      if (e instanceof Deno.errors.ConnectionReset) return undefined; // it died: same as closing
+      throw new TsboxError("lost the connection to the supervisor", { cause: e });
+    }
     return line === undefined ? undefined : JSON.parse(line) as Response;
   }
 

@@ -148,12 +148,7 @@ class Supervisor {
         w.trace,
       );
       w.onExit?.(code);
-      const next = restartDecision(getContainer(w.id));
-      if (next !== undefined) {
-        await new Promise((r) => setTimeout(r, next));
-        const rec = getContainer(w.id);
-        if (rec && (rec.status === "restarting") && !rec.stopRequested) await this.start(w.id);
-      }
+      await this.restartLater(w.id);
     } catch (e) {
       console.error(`tsbox supervisor: after exit of ${w.id.slice(0, 12)}: ${formatError(e)}`);
     }
@@ -221,10 +216,41 @@ class Supervisor {
   /** pty masters kept until the CLI has taken its copy. */
   readonly consoles = new Map<string, number>();
 
-  /** Watches containers left running by a supervisor that died. */
-  adopt(): void {
+  /** Restarts that are waiting for their delay: the supervisor does not idle out meanwhile. */
+  pendingRestarts = 0;
+
+  /** Applies the restart policy's decision (recorded as status "restarting") after its delay. */
+  async restartLater(id: string): Promise<void> {
+    const next = restartDecision(getContainer(id));
+    if (next === undefined) return;
+    this.pendingRestarts++;
+    try {
+      await new Promise((r) => setTimeout(r, next));
+      const rec = getContainer(id);
+      if (rec && rec.status === "restarting" && !rec.stopRequested) await this.start(id);
+    } finally {
+      this.pendingRestarts--;
+      this.lastActivity = Date.now();
+    }
+  }
+
+  /**
+   * Takes over from a supervisor that died: watches running containers,
+   * records those that ended meanwhile, and does pending restarts.
+   */
+  async adopt(): Promise<void> {
     for (const rec of listContainers()) {
-      if (!["running", "paused"].includes(rec.status) || !processAlive(rec)) continue;
+      if (rec.status === "restarting") {
+        void this.restartLater(rec.id);
+        continue;
+      }
+      if (!["running", "paused"].includes(rec.status)) continue;
+      if (!processAlive(rec)) {
+        await recordExit(rec.id, undefined, "its process ended while no tsbox process watched it")
+          .catch(() => {});
+        void this.restartLater(rec.id);
+        continue;
+      }
       const pidfd = sysRaw("pidfd_open", [rec.pid!, 0]);
       if (pidfd < 0) continue;
       const sources: { fd: number; stream: Stream }[] = [];
@@ -296,7 +322,7 @@ export async function supervise(): Promise<number> {
     Deno.removeSync(path);
   } catch { /* none */ }
   const sup = new Supervisor();
-  sup.adopt();
+  await sup.adopt();
   const loop = sup.poller.run();
   // Listen until idle; a start accepted just before the listener closed means
   // there is something to watch again, so listen again.
@@ -304,7 +330,7 @@ export async function supervise(): Promise<number> {
     const listener = Deno.listen({ transport: "unix", path });
     const idle = setInterval(() => {
       if (
-        sup.watches.size === 0 && sup.connections === 0 &&
+        sup.watches.size === 0 && sup.connections === 0 && sup.pendingRestarts === 0 &&
         Date.now() - sup.lastActivity > IDLE_EXIT_MS
       ) {
         try {
@@ -321,7 +347,7 @@ export async function supervise(): Promise<number> {
     } catch { /* listener closed */ }
     clearInterval(idle);
     while (sup.connections > 0) await new Promise((r) => setTimeout(r, 10));
-  } while (sup.watches.size > 0);
+  } while (sup.watches.size > 0 || sup.pendingRestarts > 0);
   sup.poller.stop();
   await loop;
   return 0;

@@ -138,7 +138,9 @@ export async function main(args: string[]): Promise<number> {
   const { listContainers } = await import("../../state/containers.ts");
   const { reconcile } = await import("../../container/status.ts");
   const last = bool(flags, "latest") ? 1 : (flags.last as number | undefined);
-  const all = bool(flags, "all") || last !== undefined || filters.length > 0,
+  // As Docker: a status filter looks at every container, other filters only at running ones.
+  const all = bool(flags, "all") || last !== undefined ||
+      list(flags, "filter").some((f) => f.startsWith("status=")),
     full = bool(flags, "no-trunc");
   let rows = listContainers().map(reconcile)
     .filter((c) =>

@@ -1,6 +1,7 @@
 // tsbox run: create and start a container, Docker style.
 
 import { UsageError } from "../../errors.ts";
+import { parseRestartPolicy } from "../../supervisor/restart.ts";
 import { defaultRunOptions, type RunOptions } from "../../container/options.ts";
 import {
   bool,
@@ -253,6 +254,10 @@ export function runOptions(flags: FlagValues, positionals: string[]): RunOptions
   o.userns = s("userns") ?? o.userns;
   o.trace = bool(flags, "trace");
   o.restart = s("restart") ?? o.restart;
+  const policy = parseRestartPolicy(o.restart);
+  if (o.autoRemove && policy.name !== "no") {
+    throw new UsageError("conflicting options: --restart and --rm");
+  }
   o.sysctls = list(flags, "sysctl");
   o.labels = list(flags, "label");
   o.devices = list(flags, "device");
