@@ -88,3 +88,11 @@ export class ErrorList {
     );
   }
 }
+
+/**
+ * The exit code of `docker run`/`create` for an error: 126 and 127 stay (the
+ * command could not be executed or found), anything else is 125.
+ */
+export function runExitCode(code: number): number {
+  return code === ExitCode.CANNOT_EXECUTE || code === ExitCode.NOT_FOUND ? code : ExitCode.TSBOX;
+}

@@ -16,37 +16,7 @@ import {
   tsbox,
   TSBOX_PERMS,
 } from "./lib/harness.ts";
-
-const main = new URL("../main.ts", import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return false;
-  }
-}
-
-// deno-lint-ignore no-explicit-any
-async function inspect(root: string, ref: string): Promise<any> {
-  return JSON.parse((await tsbox(["inspect", ref], { root, expect: 0 })).stdout)[0];
-}
+import { alive, inspect, main, sleep, supervisors, until } from "./lib/cli.ts";
 
 /** NAME -> STATUS column of `ps -a`. */
 async function psAll(root: string): Promise<Record<string, string>> {
@@ -65,20 +35,6 @@ function containerProcesses(cmd: string): number[] {
       const c = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0").filter(Boolean)
         .join(" ");
       if (c === cmd) out.push(Number(e.name));
-    } catch { /* gone */ }
-  }
-  return out;
-}
-
-function supervisors(root: string): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0").filter(Boolean);
-      if (argv.at(-1) !== "supervise") continue;
-      const env = Deno.readTextFileSync(`/proc/${e.name}/environ`).split("\0");
-      if (env.includes(`TSBOX_ROOT=${root}`) && alive(Number(e.name))) out.push(Number(e.name));
     } catch { /* gone */ }
   }
   return out;

@@ -6,28 +6,7 @@
 
 import assert from "node:assert/strict";
 import { host, rootTest, tsbox, TSBOX_PERMS } from "./lib/harness.ts";
-
-const main = new URL("../main.ts", import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function runD(root: string, ...args: string[]): Promise<string> {
-  const r = await tsbox(["run", "-d", "--network", "none", ...args], { root, expect: 0 });
-  return r.stdout.trim();
-}
+import { main, runD, until } from "./lib/cli.ts";
 
 async function pidOf(root: string, ref: string): Promise<number> {
   const r = await tsbox(["inspect", "-f", "{{.State.Pid}}", ref], { root, expect: 0 });

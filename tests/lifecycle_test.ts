@@ -6,50 +6,7 @@
 
 import assert from "node:assert/strict";
 import { rootTest, tsbox, TSBOX_PERMS } from "./lib/harness.ts";
-
-const main = new URL("../main.ts", import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns something other than undefined or false. */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-/** `tsbox run -d --network none ARGS`; returns the id it printed. */
-async function runD(root: string, ...args: string[]): Promise<string> {
-  const r = await tsbox(["run", "-d", "--network", "none", ...args], { root, expect: 0 });
-  return r.stdout.trim();
-}
-
-/** `tsbox inspect -f FORMAT REF`, trimmed. */
-async function fmt(root: string, ref: string, format: string): Promise<string> {
-  return (await tsbox(["inspect", "-f", format, ref], { root, expect: 0 })).stdout.trim();
-}
-
-// deno-lint-ignore no-explicit-any
-async function inspect(root: string, ref: string): Promise<any> {
-  return JSON.parse((await tsbox(["inspect", ref], { root, expect: 0 })).stdout)[0];
-}
-
-/** Whether host pid `pid` is a live process (not a zombie). */
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return false;
-  }
-}
+import { alive, fmt, inspect, main, runD, sleep, until } from "./lib/cli.ts";
 
 const cmdline = (pid: number) =>
   Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").filter(Boolean).join(" ");

@@ -4,33 +4,7 @@
 
 import assert from "node:assert/strict";
 import { rootTest, tsbox, TSBOX_PERMS } from "./lib/harness.ts";
-
-const main = new URL("../main.ts", import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until it returns something other than undefined or false. */
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function runD(root: string, ...args: string[]): Promise<string> {
-  const r = await tsbox(["run", "-d", "--network", "none", ...args], { root, expect: 0 });
-  return r.stdout.trim();
-}
-
-async function fmt(root: string, ref: string, format: string): Promise<string> {
-  return (await tsbox(["inspect", "-f", format, ref], { root, expect: 0 })).stdout.trim();
-}
+import { fmt, main, runD, sleep, until } from "./lib/cli.ts";
 
 /** Runs a container to its end; returns its exit code. */
 async function runToEnd(root: string, ...args: string[]): Promise<number> {

@@ -5,36 +5,9 @@
 
 import assert from "node:assert/strict";
 import { rootTest, type RunResult, tsbox } from "./lib/harness.ts";
+import { alive, ppid, sleep, supervisors } from "./lib/cli.ts";
 
 const N = 50;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return false;
-  }
-}
-
-function ppid(pid: number): number {
-  return Number(Deno.readTextFileSync(`/proc/${pid}/status`).match(/^PPid:\s+(\d+)/m)![1]);
-}
-
-function supervisors(root: string): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0").filter(Boolean);
-      if (argv.at(-1) !== "supervise") continue;
-      const env = Deno.readTextFileSync(`/proc/${e.name}/environ`).split("\0");
-      if (env.includes(`TSBOX_ROOT=${root}`) && alive(Number(e.name))) out.push(Number(e.name));
-    } catch { /* gone */ }
-  }
-  return out;
-}
 
 function assertAllOk(what: string, results: RunResult[]): void {
   const failed = results.map((r, i) => ({ i, ...r })).filter((r) => r.code !== 0);

@@ -7,64 +7,13 @@
 
 import assert from "node:assert/strict";
 import { cleanupRoot, makeRoot, rootTest, tsbox } from "./lib/harness.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function runD(root: string, ...args: string[]): Promise<string> {
-  const r = await tsbox(["run", "-d", "--network", "none", ...args], { root, expect: 0 });
-  return r.stdout.trim();
-}
-
-async function fmt(root: string, ref: string, format: string): Promise<string> {
-  return (await tsbox(["inspect", "-f", format, ref], { root, expect: 0 })).stdout.trim();
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return false;
-  }
-}
-
-function ppid(pid: number): number {
-  return Number(Deno.readTextFileSync(`/proc/${pid}/status`).match(/^PPid:\s+(\d+)/m)![1]);
-}
+import { alive, fmt, ppid, runD, sleep, supervisors, until } from "./lib/cli.ts";
 
 /**
  * Live supervisors of state root `root`: processes whose command line runs
  * `main.ts supervise` (or a compiled tsbox's `supervise`) with TSBOX_ROOT=root
  * in their environment. Other engineers' supervisors have other roots.
  */
-function supervisors(root: string): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0").filter(Boolean);
-      if (argv.at(-1) !== "supervise") continue;
-      const env = Deno.readTextFileSync(`/proc/${e.name}/environ`).split("\0");
-      if (env.includes(`TSBOX_ROOT=${root}`) && alive(Number(e.name))) out.push(Number(e.name));
-    } catch { /* gone */ }
-  }
-  return out;
-}
-
 /** The one supervisor of `root` (fails if there are several or none). */
 async function theSupervisor(root: string): Promise<number> {
   const found = await until(

@@ -68,16 +68,18 @@ export interface CgroupPlan {
   close(): void;
 }
 
-let cached: { layout: CgroupLayout; driver: CgroupDriver } | undefined;
+let cached: { mountinfo: string; layout: CgroupLayout; driver: CgroupDriver } | undefined;
 
 /**
- * The host's cgroup layout and driver, detected once per process (it parses
- * /proc/self/mountinfo). Requires root to change anything.
+ * The host's cgroup layout and driver, detected from /proc/self/mountinfo
+ * again only when that changed (the supervisor lives long; a hierarchy may be
+ * mounted meanwhile). Requires root to change anything.
  */
 export function cgroupHost(): { layout: CgroupLayout; driver: CgroupDriver } {
-  if (!cached) {
-    const layout = detectCgroups();
-    cached = { layout, driver: driverFor(layout) };
+  const mountinfo = Deno.readTextFileSync("/proc/self/mountinfo");
+  if (cached?.mountinfo !== mountinfo) {
+    const layout = detectCgroups(mountinfo);
+    cached = { mountinfo, layout, driver: driverFor(layout) };
   }
   return cached;
 }

@@ -1,7 +1,7 @@
 // `run -d`: create the container here (validation, record, directories),
 // then have the supervisor start it as its child, so it outlives this CLI.
 
-import { TsboxError } from "../errors.ts";
+import { exitCodeOf, runExitCode, TsboxError } from "../errors.ts";
 import { SupervisorClient } from "../supervisor/client.ts";
 import type { Answer } from "../supervisor/protocol.ts";
 import { createContainer } from "./create.ts";
@@ -29,13 +29,15 @@ export async function superviseStart(id: string): Promise<void> {
 
 /** Starts a container in the background; returns its id. */
 export async function runDetached(opts: RunOptions): Promise<string> {
-  const c = await createContainer(opts);
+  const c = await createContainer(opts).catch((e) => {
+    throw new TsboxError("", { cause: e, exitCode: runExitCode(exitCodeOf(e)) });
+  });
   try {
     await superviseStart(c.record.id);
   } catch (e) {
     // The supervisor has recorded the failure (and removed a --rm container).
     if (opts.autoRemove && getContainer(c.record.id)) await destroyContainer(c.record.id);
-    throw e;
+    throw new TsboxError("", { cause: e, exitCode: runExitCode(exitCodeOf(e)) });
   }
   return c.record.id;
 }

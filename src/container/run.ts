@@ -9,7 +9,7 @@
 
 import { SIGNALS } from "../../ffi/constants.ts";
 import { sys, sysRaw } from "../../ffi/syscall.ts";
-import { TsboxError } from "../errors.ts";
+import { runExitCode, TsboxError } from "../errors.ts";
 import { relayConsole, windowSize } from "../runtime/console.ts";
 import { pidfdOpen, signalPidfd } from "../runtime/process.ts";
 import { parseEnvFile } from "../spec/env.ts";
@@ -46,6 +46,18 @@ function resolveHere(opts: RunOptions): RunOptions {
 
 /** Runs a container in the foreground; returns its exit code. */
 export async function runForeground(opts: RunOptions): Promise<number> {
+  // Listen before the container exists: a signal that arrives while it starts
+  // is delivered as soon as its pid is known, instead of killing this CLI.
+  let pidfd = -1;
+  const pending: number[] = [];
+  const forward = FORWARDED.map((name) => {
+    const fn = () => {
+      if (pidfd >= 0) signalPidfd(pidfd, SIGNALS[name]!);
+      else pending.push(SIGNALS[name]!);
+    };
+    Deno.addSignalListener(name, fn);
+    return () => Deno.removeSignalListener(name, fn);
+  });
   const client = await SupervisorClient.connect();
   try {
     const fault = Deno.env.get("TSBOX_FAULT");
@@ -62,7 +74,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
       if (m === undefined) throw new TsboxError("lost the supervisor while starting the container");
       if ("trace" in m) console.error(m.trace);
       else if ("ok" in m) {
-        if (!m.ok) throw new TsboxError(m.error, { exitCode: m.exitCode });
+        if (!m.ok) throw new TsboxError(m.error, { exitCode: runExitCode(m.exitCode) });
         started = {
           pid: m.pid!,
           ...(m.console !== undefined ? { console: m.console, supervisor: m.supervisor! } : {}),
@@ -72,14 +84,8 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     }
     // Signals go straight to the container, through a pidfd of our own (none
     // if it has already ended).
-    const pidfd = sysRaw("pidfd_open", [started.pid, 0]);
-    const forward = FORWARDED.map((name) => {
-      const fn = () => {
-        if (pidfd >= 0) signalPidfd(pidfd, SIGNALS[name]!);
-      };
-      Deno.addSignalListener(name, fn);
-      return () => Deno.removeSignalListener(name, fn);
-    });
+    pidfd = sysRaw("pidfd_open", [started.pid, 0]);
+    if (pidfd >= 0) for (const sig of pending.splice(0)) signalPidfd(pidfd, sig);
     let relay: ReturnType<typeof relayConsole> | undefined;
     if (started.console !== undefined) {
       const sup = pidfdOpen(started.supervisor!);
@@ -106,10 +112,10 @@ export async function runForeground(opts: RunOptions): Promise<number> {
       }
     } finally {
       relay?.restore();
-      forward.forEach((off) => off());
-      if (pidfd >= 0) sysRaw("close", [pidfd]);
     }
   } finally {
+    forward.forEach((off) => off());
+    if (pidfd >= 0) sysRaw("close", [pidfd]);
     client.close();
   }
 }

@@ -1,5 +1,6 @@
 // tsbox create: create a container without starting it (`tsbox start` runs it).
 
+import { exitCodeOf, runExitCode, TsboxError } from "../../errors.ts";
 import { bool, formatHelp, parseFlags } from "../flags.ts";
 import { RUN_FLAGS, runOptions } from "./run.ts";
 
@@ -20,6 +21,10 @@ export async function main(args: string[]): Promise<number> {
   }
   const opts = runOptions(flags, positionals);
   const { createContainer } = await import("../../container/create.ts");
-  console.log((await createContainer(opts)).record.id);
+  try {
+    console.log((await createContainer(opts)).record.id);
+  } catch (e) {
+    throw new TsboxError("", { cause: e, exitCode: runExitCode(exitCodeOf(e)) });
+  }
   return 0;
 }
