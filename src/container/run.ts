@@ -85,7 +85,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     // Signals go straight to the container, through a pidfd of our own (none
     // if it has already ended).
     pidfd = sysRaw("pidfd_open", [started.pid, 0]);
-    if (pidfd >= 0) for (const sig of pending.splice(0)) signalPidfd(pidfd, sig);
+    if (pidfd >= 0) { for (const sig of pending.splice(0)) signalPidfd(pidfd, sig); }
     let relay: ReturnType<typeof relayConsole> | undefined;
     if (started.console !== undefined) {
       const sup = pidfdOpen(started.supervisor!);
