@@ -127,12 +127,13 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       user,
       ...(ws ? { consoleSize: { height: ws[0], width: ws[1] } } : {}),
     };
-    const groups = cgroupsOf(rec.pid!);
-    const cgroupFd = groups.v2Dir !== undefined
-      ? sysRaw("open", [groups.v2Dir, O.PATH | O.DIRECTORY | O.CLOEXEC])
-      : -1;
+    let cgroupFd = -1;
     let started;
     try {
+      const groups = cgroupsOf(rec.pid!);
+      if (groups.v2Dir !== undefined) {
+        cgroupFd = sysRaw("open", [groups.v2Dir, O.PATH | O.DIRECTORY | O.CLOEXEC]);
+      }
       started = execProcess({
         pid: rec.pid!,
         pidfd,
