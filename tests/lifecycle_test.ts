@@ -5,56 +5,11 @@
 // the host (/proc) as well as through tsbox's own answers.
 
 import assert from "node:assert/strict";
-import { rootTest, tsbox, TSBOX_PERMS } from "./lib/harness.ts";
-import { alive, fmt, inspect, main, runD, sleep, until } from "./lib/cli.ts";
+import { rootTest, tsbox } from "./lib/harness.ts";
+import { alive, Background, fmt, inspect, runD, sleep, until } from "./lib/cli.ts";
 
 const cmdline = (pid: number) =>
   Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").filter(Boolean).join(" ");
-
-/** A tsbox command left running (events, attach), its output collected as it comes. */
-class Background {
-  out = "";
-  err = "";
-  readonly child: Deno.ChildProcess;
-  readonly #pumps: Promise<void>[];
-
-  constructor(root: string, args: string[]) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", ...TSBOX_PERMS, main, ...args],
-      env: { TSBOX_ROOT: root },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const pump = async (s: ReadableStream<Uint8Array>, k: "out" | "err") => {
-      const dec = new TextDecoder();
-      for await (const c of s) this[k] += dec.decode(c, { stream: true });
-    };
-    this.#pumps = [pump(this.child.stdout, "out"), pump(this.child.stderr, "err")];
-  }
-
-  async waitFor(re: RegExp, ms = 10_000): Promise<void> {
-    await until(
-      `${re} in the output of tsbox (got ${JSON.stringify(this.out)})`,
-      () => Promise.resolve(re.test(this.out)),
-      ms,
-    );
-  }
-
-  /** Waits for the process to end by itself. */
-  async finished(): Promise<number> {
-    const status = await this.child.status;
-    await Promise.all(this.#pumps);
-    return status.code;
-  }
-
-  async kill(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await this.finished();
-  }
-}
 
 rootTest(
   "run -d prints the id at once; the container keeps running after the CLI exits",

@@ -3,68 +3,14 @@
 // `attach`, which streams new output and returns the container's exit code.
 
 import assert from "node:assert/strict";
-import { rootTest, tsbox, TSBOX_PERMS } from "./lib/harness.ts";
-import { fmt, main, runD, sleep, until } from "./lib/cli.ts";
+import { rootTest, tsbox } from "./lib/harness.ts";
+import { Background, fmt, runD, sleep, until } from "./lib/cli.ts";
 
 /** Runs a container to its end; returns its exit code. */
 async function runToEnd(root: string, ...args: string[]): Promise<number> {
   await runD(root, ...args);
   const name = args[args.indexOf("--name") + 1]!;
   return Number((await tsbox(["wait", name], { root, expect: 0 })).stdout.trim());
-}
-
-/** A tsbox command left running (logs -f, attach), its output collected as it comes. */
-class Background {
-  out = "";
-  err = "";
-  readonly child: Deno.ChildProcess;
-  readonly #pumps: Promise<void>[];
-
-  constructor(root: string, args: string[]) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", ...TSBOX_PERMS, main, ...args],
-      env: { TSBOX_ROOT: root },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const pump = async (s: ReadableStream<Uint8Array>, k: "out" | "err") => {
-      const dec = new TextDecoder();
-      for await (const c of s) this[k] += dec.decode(c, { stream: true });
-    };
-    this.#pumps = [pump(this.child.stdout, "out"), pump(this.child.stderr, "err")];
-  }
-
-  async waitFor(re: RegExp, ms = 10_000): Promise<void> {
-    await until(
-      `${re} in the output of tsbox (got ${JSON.stringify(this.out)})`,
-      () => Promise.resolve(re.test(this.out)),
-      ms,
-    );
-  }
-
-  /** Waits (at most `ms`) for the process to end by itself; returns its exit code. */
-  async finished(ms = 15_000): Promise<number> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`tsbox did not exit within ${ms} ms`)), ms);
-    });
-    try {
-      const status = await Promise.race([this.child.status, timeout]);
-      await Promise.all(this.#pumps);
-      return status.code;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  async kill(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch { /* already gone */ }
-    await this.child.status;
-    await Promise.all(this.#pumps);
-  }
 }
 
 rootTest("logs: stdout lines on stdout, stderr lines on stderr, each in order", async (root) => {

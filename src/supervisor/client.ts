@@ -55,7 +55,10 @@ export async function launchSupervisor(): Promise<void> {
   const nul = sys("open", ["/dev/null", O.RDONLY | O.CLOEXEC]);
   try {
     const argv = selfCommand("supervise");
-    const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+    // A CLI's fault injection is for that CLI's work (it is passed with a `run`), never the supervisor's own.
+    const env = Object.entries(Deno.env.toObject()).filter(([k]) => k !== "TSBOX_FAULT").map((
+      [k, v],
+    ) => `${k}=${v}`);
     const steps: Step[] = [
       { op: "setsid" },
       { op: "dup2", from: nul, to: 0 },

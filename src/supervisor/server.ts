@@ -1,6 +1,7 @@
 // The supervisor: one process per state root, started on demand by the first
-// `run -d` and gone when nothing is left to watch. It is the parent of every
-// detached container's first process, so it learns each exit status
+// `run` and gone when nothing is left to watch. It is the parent of every
+// container's first process (a foreground `run` hands it the request and its
+// stdio, see src/container/run.ts), so it learns each exit status
 // (waitid on the pidfd), writes the container's output to its log, records
 // the exit (and OOM kills), releases the network and cgroup, applies the
 // restart policy and removes --rm containers.

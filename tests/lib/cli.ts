@@ -2,7 +2,7 @@
 // /proc says about processes and supervisors.
 
 import assert from "node:assert/strict";
-import { tsbox } from "./harness.ts";
+import { tsbox, TSBOX_PERMS } from "./harness.ts";
 
 /** The CLI's entry point. */
 export const main = new URL("../../main.ts", import.meta.url).pathname;
@@ -70,4 +70,58 @@ export function supervisors(root: string): number[] {
     } catch { /* gone */ }
   }
   return out;
+}
+
+/** A tsbox command left running (logs -f, events, attach), its output collected as it comes. */
+export class Background {
+  out = "";
+  err = "";
+  readonly child: Deno.ChildProcess;
+  readonly #pumps: Promise<void>[];
+
+  constructor(root: string, args: string[]) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", ...TSBOX_PERMS, main, ...args],
+      env: { TSBOX_ROOT: root },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const pump = async (s: ReadableStream<Uint8Array>, k: "out" | "err") => {
+      const dec = new TextDecoder();
+      for await (const c of s) this[k] += dec.decode(c, { stream: true });
+    };
+    this.#pumps = [pump(this.child.stdout, "out"), pump(this.child.stderr, "err")];
+  }
+
+  async waitFor(re: RegExp, ms = 10_000): Promise<void> {
+    await until(
+      `${re} in the output of tsbox (got ${JSON.stringify(this.out)})`,
+      () => Promise.resolve(re.test(this.out)),
+      ms,
+    );
+  }
+
+  /** Waits (at most `ms`) for the process to end by itself; returns its exit code. */
+  async finished(ms = 15_000): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`tsbox did not exit within ${ms} ms`)), ms);
+    });
+    try {
+      const status = await Promise.race([this.child.status, timeout]);
+      await Promise.all(this.#pumps);
+      return status.code;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async kill(): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await this.child.status;
+    await Promise.all(this.#pumps);
+  }
 }
