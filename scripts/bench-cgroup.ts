@@ -201,6 +201,10 @@ export async function benchCgroup(
     );
     console.log(row("no limits (Docker's device list only)", result.inProcess.plain));
     console.log(row("--memory 64m --pids-limit 100 --cpus 1", result.inProcess.limits));
+    console.log(
+      "  (place = the parent writing the pid to cgroup.procs, with its RCU wait; `tsbox run` avoids it:\n" +
+        "   the child moves itself into v1 groups and clone3 starts it in the cgroup2 group)",
+    );
     const d = (
       a?: number,
       b?: number,
