@@ -186,7 +186,7 @@ rootTest(
   "the supervisor killed while starting a container: a clear error, rm -f cleans up",
   async (root) => {
     const before = await snapshot();
-    // The CLI launches the supervisor with its environment, TSBOX_FAULT included.
+    // The CLI passes its TSBOX_FAULT with the request: the supervisor dies midway.
     const cmd = "echo halfway-marker; sleep 30";
     const r = await tsbox(
       ["run", "-d", "--network", "none", "--name", "halfway", "busybox", "sh", "-c", cmd],

@@ -4,7 +4,8 @@
 
 import { readFileText } from "../../ffi/file.ts";
 import { O } from "../../ffi/constants.ts";
-import { sysRaw } from "../../ffi/syscall.ts";
+import { SyscallError, sysRaw } from "../../ffi/syscall.ts";
+import { Errno } from "../../ffi/errno.ts";
 import { detectCgroups } from "../cgroups/detect.ts";
 import { parseProcCgroup } from "../cgroups/proc.ts";
 import { TsboxError } from "../errors.ts";
@@ -30,6 +31,14 @@ export interface ExecOptions {
   user?: string | undefined;
   workdir?: string | undefined;
   detach: boolean;
+}
+
+/** Whether `e` or one of its causes is a SyscallError with `errno`. */
+function causedBy(e: unknown, errno: number): boolean {
+  for (let c: unknown = e; c instanceof Error; c = c.cause) {
+    if (c instanceof SyscallError && c.errno === errno) return true;
+  }
+  return false;
 }
 
 /** The namespaces of `pid` that differ from ours: the ones to join. */

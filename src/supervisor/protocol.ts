@@ -31,9 +31,11 @@ export interface RunRequest {
 }
 
 /** A request from the CLI. */
-export type Request = { op: "start"; id: string } | { op: "ping" } | RunRequest | {
-  op: "console-taken";
-};
+export type Request =
+  | { op: "start"; id: string; fault?: string }
+  | { op: "ping" }
+  | RunRequest
+  | { op: "console-taken" };
 
 /** The answer to a request. */
 export type Answer =

@@ -214,6 +214,16 @@ class Supervisor {
     }
   }
 
+  /** Runs `fn` with a CLI's fault injection point set (crash tests). */
+  async withFault<T>(point: string | undefined, fn: () => Promise<T>): Promise<T> {
+    setFault(point);
+    try {
+      return await fn();
+    } finally {
+      setFault(undefined);
+    }
+  }
+
   /** pty masters kept until the CLI has taken its copy. */
   readonly consoles = new Map<string, number>();
 
@@ -293,7 +303,7 @@ class Supervisor {
             continue;
           }
           res = req.op === "start"
-            ? await this.start(req.id)
+            ? await this.withFault(req.fault, () => this.start(req.id))
             : { ok: true, pid: Deno.pid, watching: this.watches.size };
         } catch (e) {
           res = { ok: false, error: formatError(e), exitCode: exitCodeOf(e) };
