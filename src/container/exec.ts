@@ -158,7 +158,8 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       });
     } catch (e) {
       // The container stopped while we joined it: say that, not the errno it caused.
-      if (!processAlive(rec)) {
+      // (ESRCH: its init is exiting, though /proc may still show it.)
+      if (!processAlive(rec) || causedBy(e, Errno.ESRCH)) {
         throw new TsboxError(`container ${rec.name} is not running`, { exitCode: 1 });
       }
       throw e;
