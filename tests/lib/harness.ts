@@ -157,6 +157,9 @@ export async function busyboxTarball(): Promise<string> {
 /** A fresh TSBOX_ROOT with the busybox image imported as "busybox". Remove it with `cleanupRoot`. */
 export async function makeRoot(opts: { image?: boolean } = {}): Promise<string> {
   const root = await Deno.makeTempDir({ prefix: "tsbox-test-" });
+  // Who owns this root: scripts/test clears roots whose owner died (an
+  // interrupted run) before the suite, so the final leak check sees only ours.
+  await Deno.writeTextFile(`${root}/test-owner`, `${Deno.pid}\n`);
   if (opts.image !== false) {
     await tsbox(["import", await busyboxTarball(), "busybox"], { root, expect: 0 });
   }
