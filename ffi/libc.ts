@@ -1,7 +1,8 @@
 // The one place tsbox calls Deno.dlopen. libc supplies only mmap and mprotect,
 // to place tsbox's own machine code (ffi/<arch>/trampoline.S) in an executable
 // page; every syscall then goes through that code, which returns -errno in the
-// result instead of errno in thread-local storage (see ffi/syscall.ts).
+// result instead of errno in thread-local storage (see ffi/syscall.ts). The one
+// other libc call is malloc_trim, for the long-lived supervisor.
 // Opened lazily, on first use, not at import time.
 
 import * as x86_64 from "./x86_64/trampoline.ts";
@@ -87,4 +88,15 @@ export function machineCode(): Machine {
     spawn: (launch) => spawn.call(launch),
   };
   return machine;
+}
+
+let trimmer: { symbols: { malloc_trim: (pad: bigint) => number } } | undefined;
+
+/** malloc_trim(0): gives the C heap's free pages back to the kernel. Returns whether any were. */
+export function mallocTrim(): boolean {
+  trimmer ??= Deno.dlopen("libc.so.6", {
+    // int malloc_trim(size_t pad);
+    malloc_trim: { parameters: ["usize"], result: "i32" },
+  });
+  return trimmer.symbols.malloc_trim(0n) === 1;
 }

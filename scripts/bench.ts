@@ -216,10 +216,24 @@ function pidsByCmd(needle: RegExp): number[] {
 async function benchMemory(root: string): Promise<void> {
   const n = 50;
   const img = await podmanImage();
+  const supervisor = () =>
+    pidsByCmd(/main\.ts supervise/).filter((p) =>
+      Deno.readTextFileSync(`/proc/${p}/environ`).includes(`TSBOX_ROOT=${root}`)
+    );
+  // The supervisor with one container, once it has been quiet long enough to
+  // trim (src/supervisor/trim.ts): its fixed cost.
+  await tsbox(["run", "-d", "--network", "none", "--name", "idle0", "busybox", "sleep", "600"], {
+    root,
+    expect: 0,
+  });
+  await new Promise((r) => setTimeout(r, 2000));
+  const one = supervisor().map(memoryOf)[0] ?? { uss: 0, pss: 0 };
   await Promise.all(
     Array.from(
-      { length: n },
-      (_, i) =>
+      { length: n - 1 },
+      (_, j) => j + 1,
+    ).map(
+      (i) =>
         tsbox(["run", "-d", "--network", "none", "--name", `idle${i}`, "busybox", "sleep", "600"], {
           root,
           expect: 0,
@@ -244,9 +258,7 @@ async function benchMemory(root: string): Promise<void> {
     );
   }
   await new Promise((r) => setTimeout(r, 1000));
-  const sup = pidsByCmd(/main\.ts supervise/).filter((p) =>
-    Deno.readTextFileSync(`/proc/${p}/environ`).includes(`TSBOX_ROOT=${root}`)
-  );
+  const sup = supervisor();
   const conmons = pidsByCmd(/^\/usr\/bin\/conmon .*tsbox-bench-idle/);
   const sum = (ps: number[]) =>
     ps.map(memoryOf).reduce((a, m) => ({ uss: a.uss + m.uss, pss: a.pss + m.pss }), {
@@ -275,6 +287,14 @@ async function benchMemory(root: string): Promise<void> {
     `  podman conmon (${conmons.length} processes)    USS ${
       mb(c.uss / Math.max(1, conmons.length))
     } MB   PSS ${mb(c.pss / Math.max(1, conmons.length))} MB`,
+  );
+  const marginal = (s.uss - one.uss) / (n - 1);
+  const cUss = c.uss / Math.max(1, conmons.length);
+  const evenAt = cUss > marginal ? Math.ceil(one.uss / (cUss - marginal)) : Infinity;
+  console.log(
+    `  tsbox: supervisor with 1 container USS ${mb(one.uss)} MB, each further container ${
+      mb(marginal)
+    } MB; per-container USS at conmon's level from ${evenAt} containers`,
   );
   summary.push(
     `memory per idle container: tsbox USS ${mb(s.uss / n)} / PSS ${mb(s.pss / n)} MB, conmon USS ${

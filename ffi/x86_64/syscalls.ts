@@ -22,6 +22,7 @@ export const SYS = {
   pwrite64: 18,
   access: 21,
   pipe: 22,
+  madvise: 28,
   dup: 32,
   dup2: 33,
   nanosleep: 35,

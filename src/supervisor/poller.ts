@@ -46,6 +46,9 @@ export class Poller {
     sysRaw("epoll_ctl", [this.#epfd, EPOLL_CTL_DEL, fd, null]);
   }
 
+  /** When events were last dispatched (ms since the epoch). */
+  lastEvent = 0;
+
   /** Number of watched fds. */
   get size(): number {
     return this.#handlers.size;
@@ -63,6 +66,7 @@ export class Poller {
         if ((e as { errno?: number }).errno === Errno.EINTR) continue;
         throw e;
       }
+      if (n > 0) this.lastEvent = Date.now();
       for (let i = 0; i < n; i++) {
         const events = dv.getUint32(i * EVENT_SIZE, true);
         const fd = Number(dv.getBigUint64(i * EVENT_SIZE + 4, true));

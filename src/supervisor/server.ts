@@ -36,8 +36,11 @@ import { setFault } from "../faults.ts";
 import type { RunOptions } from "../container/options.ts";
 import { socketPath } from "./client.ts";
 import { restartDecision } from "./restart.ts";
+import { trimIdleMemory } from "./trim.ts";
 
 const IDLE_EXIT_MS = 2000;
+/** Quiet time after which the supervisor trims its memory (see trim.ts). */
+const TRIM_AFTER_MS = 1000;
 const LOCK_EX = 2, LOCK_NB = 4;
 
 /** One container being watched. */
@@ -335,11 +338,19 @@ export async function supervise(): Promise<number> {
   const sup = new Supervisor();
   await sup.adopt();
   const loop = sup.poller.run();
+  let trimmedAt = 0;
   // Listen until idle; a start accepted just before the listener closed means
   // there is something to watch again, so listen again.
   do {
     const listener = Deno.listen({ transport: "unix", path });
     const idle = setInterval(() => {
+      const quietSince = Math.max(sup.lastActivity, sup.poller.lastEvent);
+      if (
+        sup.connections === 0 && quietSince > trimmedAt && Date.now() - quietSince > TRIM_AFTER_MS
+      ) {
+        trimmedAt = Date.now();
+        trimIdleMemory();
+      }
       if (
         sup.watches.size === 0 && sup.connections === 0 && sup.pendingRestarts === 0 &&
         Date.now() - sup.lastActivity > IDLE_EXIT_MS
