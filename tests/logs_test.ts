@@ -1,10 +1,11 @@
 // A detached container's output: `logs` (stdout on stdout, stderr on
 // stderr), --tail, -t, -f, a terminal's output, partial and long lines, and
-// `attach`, which streams new output and returns the container's exit code.
+// `attach`, which streams new output, sends input to a -i or -t container,
+// detaches on Ctrl-P Ctrl-Q and returns the container's exit code.
 
 import assert from "node:assert/strict";
-import { rootTest, tsbox } from "./lib/harness.ts";
-import { Background, fmt, runD, sleep, until } from "./lib/cli.ts";
+import { host, rootTest, tsbox, TSBOX_PERMS } from "./lib/harness.ts";
+import { Background, fmt, main, runD, sleep, until } from "./lib/cli.ts";
 
 /** Runs a container to its end; returns its exit code. */
 async function runToEnd(root: string, ...args: string[]): Promise<number> {
@@ -219,3 +220,62 @@ rootTest("attach passes its signals on to the container", async (root) => {
     await a.kill();
   }
 });
+
+rootTest("run -di keeps stdin open; attach sends our input to it", async (root) => {
+  await runD(
+    root,
+    "-i",
+    "--name",
+    "reader",
+    "busybox",
+    "sh",
+    "-c",
+    'while read l; do [ "$l" = quit ] && exit 6; echo "got $l"; done; echo eof',
+  );
+  // Nothing attached: its stdin stays open, so it keeps waiting for input.
+  await sleep(500);
+  assert.equal(await fmt(root, "reader", "{{.State.Status}}"), "running");
+  const a = new Background(root, ["attach", "reader"], { stdin: "piped" });
+  const w = a.child.stdin.getWriter();
+  try {
+    const enc = new TextEncoder();
+    await w.write(enc.encode("hello\n"));
+    await a.waitFor(/got hello\n/);
+    await w.write(enc.encode("world\nquit\n"));
+    assert.equal(await a.finished(), 6);
+    assert.equal(a.out, "got hello\ngot world\n");
+    assert.equal(await fmt(root, "reader", "{{.State.Status}} {{.State.ExitCode}}"), "exited 6");
+  } finally {
+    await w.close().catch(() => {});
+    await a.kill();
+  }
+});
+
+rootTest(
+  "attach to a -t container: typed input, our window size, Ctrl-P Ctrl-Q detaches",
+  async (root) => {
+    await runD(root, "-it", "--name", "box", "busybox", "sh");
+    const attach = `TSBOX_ROOT=${root} ${Deno.execPath()} run --quiet ${
+      TSBOX_PERMS.join(" ")
+    } ${main} attach box; echo attach-exit=$?`;
+    // The test cannot know when attach is ready for input: it waits generously.
+    const keys =
+      `(sleep 1.5; printf 'echo typed-$((6*7))\\r'; sleep 0.5; printf 'stty size\\r'; sleep 0.5; printf '\\020\\021'; sleep 0.5)`;
+    const r = await host("sh", [
+      "-c",
+      `${keys} | script -qec "stty cols 93 rows 29; ${attach}" /dev/null`,
+    ], { check: false });
+    assert.match(r.stdout, /typed-42\r\n/, "output comes back once, as the terminal sent it");
+    assert.doesNotMatch(r.stdout, /\r\r\n/, "our terminal is fully raw");
+    assert.match(r.stdout, /29 93/);
+    assert.match(r.stdout, /attach-exit=0/);
+    assert.equal(await fmt(root, "box", "{{.State.Status}}"), "running", "detached, not stopped");
+    assert.match((await tsbox(["logs", "box"], { root, expect: 0 })).stdout, /typed-42/);
+    // Attaching to a paused container is refused, as by Docker.
+    await tsbox(["pause", "box"], { root, expect: 0 });
+    const p = await tsbox(["attach", "box"], { root });
+    assert.equal(p.code, 1);
+    assert.match(p.stderr, /cannot attach to a paused container/);
+    await tsbox(["unpause", "box"], { root, expect: 0 });
+  },
+);

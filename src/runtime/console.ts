@@ -35,14 +35,37 @@ export function setWindowSize(fd: number, rows: number, cols: number): void {
   sysRaw("ioctl", [fd, TIOCSWINSZ, new Uint16Array([rows, cols, 0, 0])]);
 }
 
+const TCGETS = 0x5401, TCSETS = 0x5402, OPOST = 0o1;
+
+/**
+ * Puts our terminal (fd 0) in raw mode, as cfmakeraw(3) does: Deno's setRaw
+ * leaves output post-processing on, which would turn the container's
+ * "\r\n" into "\r\r\n". Returns the function that restores it; a no-op
+ * when stdin is not a terminal.
+ */
+export function rawTerminal(): () => void {
+  if (!Deno.stdin.isTerminal()) return () => {};
+  const saved = new Uint32Array(15); // struct termios (60 bytes on x86_64); c_oflag is the second field
+  const got = sysRaw("ioctl", [0, TCGETS, saved]) === 0;
+  Deno.stdin.setRaw(true);
+  const t = new Uint32Array(15);
+  if (sysRaw("ioctl", [0, TCGETS, t]) === 0 && t[1]! & OPOST) {
+    t[1] = t[1]! & ~OPOST;
+    sysRaw("ioctl", [0, TCSETS, t]);
+  }
+  return () => {
+    Deno.stdin.setRaw(false);
+    if (got) sysRaw("ioctl", [0, TCSETS, saved]);
+  };
+}
+
 /**
  * Relays between our stdio and the pty master until the container side
  * closes. Puts our terminal in raw mode meanwhile (Ctrl-C goes to the
  * container as a byte) and follows SIGWINCH.
  */
 export function relayConsole(master: number): { done: Promise<void>; restore: () => void } {
-  const tty = Deno.stdin.isTerminal();
-  if (tty) Deno.stdin.setRaw(true);
+  const restoreTerminal = rawTerminal();
   const onWinch = () => {
     const ws = windowSize(1) ?? windowSize(0);
     if (ws) setWindowSize(master, ws[0], ws[1]);
@@ -77,7 +100,7 @@ export function relayConsole(master: number): { done: Promise<void>; restore: ()
     restore: () => {
       stop = true;
       Deno.removeSignalListener("SIGWINCH", onWinch);
-      if (tty) Deno.stdin.setRaw(false);
+      restoreTerminal();
     },
   };
 }

@@ -38,6 +38,18 @@ export function makeFifos(id: string): Record<Stream, string> {
   return paths;
 }
 
+/** The stdin FIFO of a detached `-i` container (made if missing): `attach` writes to it. */
+export function stdinFifo(id: string): string {
+  const dir = containerRunDir(id);
+  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const p = `${dir}/stdin`;
+  const r = sysRaw("mknodat", [-100, p, S_IFIFO | 0o600, 0]);
+  if (r < 0 && r !== -Errno.EEXIST) {
+    sys("mknodat", [-100, p, S_IFIFO | 0o600, 0], JSON.stringify(p));
+  }
+  return p;
+}
+
 /** Opens a FIFO read-write (never blocks, never EPIPE): the end a container writes to. */
 export function openFifoForContainer(path: string): number {
   return sys("open", [path, O.RDWR | O.CLOEXEC], JSON.stringify(path));

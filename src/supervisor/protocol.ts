@@ -10,6 +10,10 @@
 //                          ◀─────────────── {"trace":"..."}*  {"ok":true,"id":ID,"pid":PID[,"console":FD]}
 //   [pidfd_getfd(console)] {"op":"console-taken"} ─▶ (the supervisor closes its copy)
 //                          ◀─────────────── {"exit":CODE}   when the container has ended
+//   {"op":"attach","id":ID} ──────────────▶ (a detached container it watches)
+//                          ◀─────────────── {"ok":true,"id":ID,"pid":PID,"supervisor":PID[,"console":FD]}
+//                          ◀─────────────── {"output":BASE64,"stream":"stdout"}*  {"exit":CODE}
+//   [-t: pidfd_getfd(console), typed into; -i: writes to the stdin FIFO]
 //   {"op":"ping"}          ───────────────▶
 //                          ◀─────────────── {"ok":true,"pid":SUPERVISOR PID,"watching":N}
 //
@@ -34,6 +38,7 @@ export interface RunRequest {
 export type Request =
   | { op: "start"; id: string; fault?: string }
   | { op: "ping" }
+  | { op: "attach"; id: string }
   | RunRequest
   | { op: "console-taken" };
 
@@ -54,7 +59,9 @@ export type Response =
   | Answer
   /** A --trace line, before the answer and after it. */
   | { trace: string }
-  /** The end of a foreground container: its exit code. */
+  /** Output of an attached container, base64. */
+  | { output: string; stream: "stdout" | "stderr" }
+  /** The end of a foreground or attached container: its exit code. */
   | { exit: number };
 
 /** Encodes a message as one line. */
@@ -80,4 +87,21 @@ export async function readLine(
     if (n === null) return undefined;
     pending.buf += dec.decode(chunk.subarray(0, n), { stream: true });
   }
+}
+
+/** Base64 of bytes (output chunks travel in JSON lines). */
+export function encodeBase64(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 0x8000) {
+    s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+  }
+  return btoa(s);
+}
+
+/** The bytes of `encodeBase64`'s output. */
+export function decodeBase64(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
 }

@@ -28,10 +28,18 @@ import {
   makeFifos,
   openFifoForContainer,
   openFifoForReading,
+  stdinFifo,
   type Stream,
 } from "./logs.ts";
 import { EPOLLHUP, EPOLLIN, Poller } from "./poller.ts";
-import { encode, readLine, type Request, type Response, type RunRequest } from "./protocol.ts";
+import {
+  encode,
+  encodeBase64,
+  readLine,
+  type Request,
+  type Response,
+  type RunRequest,
+} from "./protocol.ts";
 import { setFault } from "../faults.ts";
 import type { RunOptions } from "../container/options.ts";
 import { socketPath } from "./client.ts";
@@ -57,6 +65,10 @@ interface Watch {
   /** A foreground run waiting for the exit code, and its tracer. */
   onExit?: (code: number) => void;
   trace?: Tracer;
+  /** The pty master of a detached `-t` container: `attach` writes its input there. */
+  console?: number;
+  /** Attached CLIs: they get the output as it comes, then the exit code. */
+  attached: Set<(r: Response) => void>;
 }
 
 class Supervisor {
@@ -76,12 +88,22 @@ class Supervisor {
     const fifos = makeFifos(rec.id);
     const out = openFifoForContainer(fifos.stdout);
     const err = openFifoForContainer(fifos.stderr);
+    // -i without -t: stdin is a FIFO the container holds open (so it never
+    // reads EOF, as with Docker's -di) and `attach` writes to.
+    const interactive = (rec.options as { interactive?: boolean }).interactive === true;
+    const input = interactive && !c.spec.process?.terminal
+      ? openFifoForContainer(stdinFifo(rec.id))
+      : undefined;
     const sources = [
       { fd: openFifoForReading(fifos.stdout), stream: "stdout" as const },
       { fd: openFifoForReading(fifos.stderr), stream: "stderr" as const },
     ];
     try {
-      const started = await startCreated(c, { stdin: "null", stdout: out, stderr: err }, NO_TRACE);
+      const started = await startCreated(
+        c,
+        { stdin: input ?? "null", stdout: out, stderr: err },
+        NO_TRACE,
+      );
       if (started.console !== undefined) {
         sys("fcntl", [started.console, 4, /* F_SETFL */ O.NONBLOCK | O.RDWR]);
         sources.push({ fd: started.console, stream: "stdout" });
@@ -93,6 +115,8 @@ class Supervisor {
         child: true,
         log: new LogWriter(rec.id),
         sources,
+        ...(started.console !== undefined ? { console: started.console } : {}),
+        attached: new Set(),
       });
       return { ok: true, pid: started.pid };
     } catch (e) {
@@ -102,7 +126,31 @@ class Supervisor {
     } finally {
       sysRaw("close", [out]);
       sysRaw("close", [err]);
+      if (input !== undefined) sysRaw("close", [input]);
     }
+  }
+
+  /**
+   * `tsbox attach`: the CLI gets the pty master's number (to take it with
+   * pidfd_getfd and type into it), then every chunk of output as it is read,
+   * then the exit code. Returns the detach function, or an error answer.
+   */
+  attach(ref: string, send: (r: Response) => Promise<void>): (() => void) | Response {
+    const rec = findContainer(ref);
+    const w = this.watches.get(rec.id);
+    if (!w || !w.log) {
+      return { ok: false, error: `container ${rec.name} is not running`, exitCode: 1 };
+    }
+    const listener = (r: Response) => void send(r).catch(() => {});
+    w.attached.add(listener);
+    void send({
+      ok: true,
+      id: rec.id,
+      pid: w.pid,
+      supervisor: Deno.pid,
+      ...(w.console !== undefined ? { console: w.console } : {}),
+    });
+    return () => w.attached.delete(listener);
   }
 
   watch(w: Watch): void {
@@ -115,7 +163,13 @@ class Supervisor {
 
   #onOutput(w: Watch, s: { fd: number; stream: Stream }, events: number): void {
     const chunks = drain(s.fd, this.#buf);
-    for (const c of chunks ?? []) w.log?.write(s.stream, c);
+    for (const c of chunks ?? []) {
+      w.log?.write(s.stream, c);
+      if (w.attached.size) {
+        const msg = { output: encodeBase64(c), stream: s.stream };
+        for (const l of w.attached) l(msg);
+      }
+    }
     if (chunks === null || (events & EPOLLHUP && !(events & EPOLLIN))) {
       this.poller.remove(s.fd);
       sysRaw("close", [s.fd]);
@@ -152,6 +206,7 @@ class Supervisor {
         w.trace,
       );
       w.onExit?.(code);
+      for (const l of w.attached) l({ exit: code });
       await this.restartLater(w.id);
     } catch (e) {
       console.error(`tsbox supervisor: after exit of ${w.id.slice(0, 12)}: ${formatError(e)}`);
@@ -198,6 +253,7 @@ class Supervisor {
         child: true,
         sources: [],
         trace,
+        attached: new Set(),
         onExit: (code) => void send({ exit: code }).catch(() => {}),
       });
       if (started.console !== undefined) this.consoles.set(c.record.id, started.console);
@@ -280,6 +336,7 @@ class Supervisor {
         child: false,
         log: new LogWriter(rec.id),
         sources,
+        attached: new Set(),
       });
     }
   }
@@ -290,6 +347,7 @@ class Supervisor {
     // One write at a time: trace lines and the exit code come from other callbacks.
     let queue = Promise.resolve();
     const send = (r: Response) => (queue = queue.then(() => conn.write(encode(r)).then(() => {})));
+    const detach: (() => void)[] = [];
     try {
       for (;;) {
         const line = await readLine(conn, pending);
@@ -299,6 +357,12 @@ class Supervisor {
           const req = JSON.parse(line) as Request;
           if (req.op === "run") {
             await this.run(req, send);
+            continue;
+          }
+          if (req.op === "attach") {
+            const r = this.attach(req.id, send);
+            if (typeof r === "function") detach.push(r);
+            else await send(r);
             continue;
           }
           if (req.op === "console-taken") {
@@ -316,6 +380,7 @@ class Supervisor {
     } catch {
       /* client went away */
     } finally {
+      detach.forEach((d) => d());
       this.connections--;
       this.lastActivity = Date.now();
       try {

@@ -79,11 +79,11 @@ export class Background {
   readonly child: Deno.ChildProcess;
   readonly #pumps: Promise<void>[];
 
-  constructor(root: string, args: string[]) {
+  constructor(root: string, args: string[], opts: { stdin?: "piped" | "null" } = {}) {
     this.child = new Deno.Command(Deno.execPath(), {
       args: ["run", "--quiet", ...TSBOX_PERMS, main, ...args],
       env: { TSBOX_ROOT: root },
-      stdin: "null",
+      stdin: opts.stdin ?? "null",
       stdout: "piped",
       stderr: "piped",
     }).spawn();

@@ -9,13 +9,13 @@ const FLAGS: FlagDef[] = [
     type: "bool",
     help: "Proxy received signals to the container (default true)",
   },
-  { name: "no-stdin", type: "bool", help: "Do not attach STDIN (detached containers have none)" },
+  { name: "no-stdin", type: "bool", help: "Do not attach STDIN" },
   { name: "help", type: "bool", help: "Print usage" },
 ];
 const HELP = formatHelp(
   "attach [OPTIONS] CONTAINER",
-  "Attach to a running container's output: its new stdout and stderr stream here, our signals\ngo to it, and tsbox exits with its exit code when it stops.",
-  ["tsbox attach web"],
+  "Attach local standard input, output, and error streams to a running container: its new\noutput streams here, our input goes to its terminal (-t) or stdin (-i), our signals go to it,\nand tsbox exits with its exit code when it stops. Ctrl-P Ctrl-Q detaches.",
+  ["tsbox run -dit --name box busybox sh && tsbox attach box", "tsbox attach --no-stdin web"],
   FLAGS,
 );
 
@@ -30,5 +30,8 @@ export async function main(args: string[]): Promise<number> {
     throw new UsageError(`"tsbox attach" requires exactly 1 argument.\nSee 'tsbox attach --help'.`);
   }
   const { attachContainer } = await import("../../container/attach.ts");
-  return await attachContainer(positionals[0]!, flags["sig-proxy"] !== false);
+  return await attachContainer(positionals[0]!, {
+    sigProxy: flags["sig-proxy"] !== false,
+    noStdin: bool(flags, "no-stdin"),
+  });
 }
