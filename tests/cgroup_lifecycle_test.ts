@@ -56,6 +56,7 @@ async function background(root: string, name: string, flags: string[], loop: str
         child.kill("SIGKILL");
       } catch { /* already gone */ }
       const o = await child.output();
+      await Deno.remove(out, { recursive: true });
       throw new Error(`container ${name} did not start: ${new TextDecoder().decode(o.stderr)}`);
     }
     await new Promise((r) => setTimeout(r, 50));

@@ -35,10 +35,11 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.deepEqual(supervisors, [], "supervisors of test state roots");
-    const roots = [...Deno.readDirSync("/tmp")].filter((e) => e.name.startsWith("tsbox-test-")).map(
-      (e) => e.name,
-    );
-    assert.deepEqual(roots, [], "test state roots");
+    const roots = [...Deno.readDirSync("/tmp")].filter((e) => /^tsbox-(test|cgtest)-/.test(e.name))
+      .map(
+        (e) => e.name,
+      );
+    assert.deepEqual(roots, [], "test state roots and scratch directories");
     const ownPidNs = Deno.readLinkSync("/proc/self/ns/pid");
     const contained = cmdlines().filter((p) => {
       try {

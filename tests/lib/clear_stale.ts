@@ -45,6 +45,13 @@ const testsRunning = [...Deno.readDirSync("/proc")].some((e) => {
   }
 });
 if (!testsRunning) {
+  // Scratch directories of cgroup tests (bind-mounted at /out).
+  for (const e of Deno.readDirSync("/tmp")) {
+    if (e.isDirectory && e.name.startsWith("tsbox-cgtest-")) {
+      await Deno.remove(`/tmp/${e.name}`, { recursive: true });
+      cleared.push(`/tmp/${e.name}`);
+    }
+  }
   let names: string[] = [];
   try {
     names = [...Deno.readDirSync("/run/netns")].map((e) => e.name).filter((n) =>
