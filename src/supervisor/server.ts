@@ -163,17 +163,20 @@ class Supervisor {
 
   #onOutput(w: Watch, s: { fd: number; stream: Stream }, events: number): void {
     const chunks = drain(s.fd, this.#buf);
-    for (const c of chunks ?? []) {
-      w.log?.write(s.stream, c);
-      if (w.attached.size) {
-        const msg = { output: encodeBase64(c), stream: s.stream };
-        for (const l of w.attached) l(msg);
-      }
-    }
+    for (const c of chunks ?? []) this.#emit(w, s.stream, c);
     if (chunks === null || (events & EPOLLHUP && !(events & EPOLLIN))) {
       this.poller.remove(s.fd);
       sysRaw("close", [s.fd]);
       w.sources = w.sources.filter((x) => x !== s);
+    }
+  }
+
+  /** Output of a container: to its log and to the CLIs attached to it. */
+  #emit(w: Watch, stream: Stream, chunk: Uint8Array): void {
+    w.log?.write(stream, chunk);
+    if (w.attached.size) {
+      const msg = { output: encodeBase64(chunk), stream };
+      for (const l of w.attached) l(msg);
     }
   }
 
@@ -190,7 +193,7 @@ class Supervisor {
     }
     sysRaw("close", [w.pidfd]);
     for (const s of w.sources) {
-      for (const c of drain(s.fd, this.#buf) ?? []) w.log?.write(s.stream, c);
+      for (const c of drain(s.fd, this.#buf) ?? []) this.#emit(w, s.stream, c);
       this.poller.remove(s.fd);
       sysRaw("close", [s.fd]);
     }
