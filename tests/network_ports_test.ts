@@ -1,12 +1,16 @@
 // Root tests of published ports (-p, -P): reachable from outside the host,
 // from the host itself (127.0.0.1 and its own address) and from containers
 // through the host's address (hairpin, including a container reaching its own
-// port); two containers on 8080 and 8081; UDP; 127.0.0.1-only bindings;
+// port); two containers on 8080 and 8081; UDP (its conntrack entries go with
+// the container); 127.0.0.1-only bindings;
 // `ps` and `port` output; and refusals before anything is created (a port
 // held by another container or by a host program, bad specs). All inside the
 // test's own "host" and "outside" namespaces (tests/lib/netns.ts).
 
 import assert from "node:assert/strict";
+import { NETLINK_NETFILTER } from "../ffi/constants.ts";
+import { dumpConntrack } from "../src/net/netlink/conntrack.ts";
+import { NetlinkSocket } from "../src/net/netlink/socket.ts";
 import { busyboxTarball } from "./lib/harness.ts";
 import { denoInContainer, type Topology, topologyTest, udpAsk, waitFor } from "./lib/netns.ts";
 
@@ -143,6 +147,17 @@ topologyTest("UDP publishing, and a binding on 127.0.0.1 only", async (t) => {
     assert.equal(await get(t.outside, `http://${t.hostIp}:8082/`), undefined, "not from outside");
     const port = await t.tsbox(["port", "udp"], { expect: 0 });
     assert.equal(port.stdout.trim(), "53/udp -> 0.0.0.0:5353");
+    // The UDP flow is tracked with its DNAT to the container; it goes with the container.
+    const ip = (await t.tsbox(["inspect", "-f", "{{.NetworkSettings.IPAddress}}", "udp"], {
+      expect: 0,
+    })).stdout.trim();
+    const mentions = () => {
+      using nf = NetlinkSocket.open(NETLINK_NETFILTER, { netns: t.host.fd });
+      return dumpConntrack(nf).filter((e) => e.reply.src === ip || e.orig.src === ip);
+    };
+    assert.ok(mentions().some((e) => e.proto === "udp" && e.orig.dport === 5353));
+    await t.tsbox(["rm", "-f", "udp"], { expect: 0 });
+    assert.deepEqual(mentions(), [], "conntrack entries of the removed container");
   } finally {
     await stopAll(t, ["udp", "local"], [udp, local]);
   }

@@ -4,7 +4,8 @@
 // crash at any point of the setup and may run twice:
 //
 //   key                          undo
-//   lease:NET:ADDRESS            delete the lease row; rewrite the peers' /etc/hosts
+//   lease:NET:ADDRESS            delete the lease row; rewrite the peers' /etc/hosts;
+//                                delete the address's conntrack entries
 //   port:PROTO:HOSTIP:HOSTPORT   nothing in the kernel (a reservation in state only)
 //   veth:NAME                    RTM_DELLINK NAME (ENODEV: gone with the namespace)
 //   nft:CONTAINER_ID             delete the rules commented "tsbox:ID" in chain ports
@@ -16,6 +17,7 @@ import type { Resource } from "../state/containers.ts";
 import { state } from "../state/db.ts";
 import { refreshHosts } from "./hosts.ts";
 import { releaseLease } from "./ipam.ts";
+import { deleteConntrackOf } from "./netlink/conntrack.ts";
 import { getNetwork } from "./network.ts";
 import { removePortRules } from "./portmap.ts";
 import { hostNetfilter, hostRoute } from "./sockets.ts";
@@ -39,6 +41,11 @@ export function undoNetworkResource(containerId: string, r: Resource): void {
       const st = state();
       st.tx(() => releaseLease(st, network, address, containerId));
       if (getNetwork(network)) refreshHosts(network);
+      try {
+        // Else a UDP flow to a published port keeps its DNAT to this address
+        // (as with Docker, which flushes them too) until it idles out.
+        deleteConntrackOf(hostNetfilter(), address);
+      } catch { /* no conntrack here (nf_conntrack_netlink absent): nothing to flush */ }
       return;
     }
     case "veth": {

@@ -1,7 +1,9 @@
 // The conntrack table over NETLINK_NETFILTER (nfnetlink subsystem
 // NFNL_SUBSYS_CTNETLINK): a dump of IPCTNL_MSG_CT_GET decoded into original
 // and reply tuples, so `tsbox network inspect` can show NAPT translations
-// (orig 10.99.0.2:40000 -> 10.99.0.1:8080, reply 10.88.0.2:80 -> 10.99.0.2:40000).
+// (orig 10.99.0.2:40000 -> 10.99.0.1:8080, reply 10.88.0.2:80 -> 10.99.0.2:40000),
+// and IPCTNL_MSG_CT_DELETE of the entries of an address when its container
+// goes (a UDP flow to a published port would otherwise keep its old DNAT).
 // The table is per network namespace: open the socket in the one to inspect.
 // Reading needs CAP_NET_ADMIN. See linux/netfilter/nfnetlink_conntrack.h,
 // conntrack(8).
@@ -14,10 +16,21 @@
 //     CTA_PROTOINFO { CTA_PROTOINFO_TCP { CTA_PROTOINFO_TCP_STATE u8 } }
 
 import { AF_INET } from "../../../ffi/constants.ts";
-import { formatIPv4, formatIPv6 } from "./ip.ts";
-import { attrMap, readU16be, readU32be, readU8 } from "./message.ts";
+import { Errno } from "../../../ffi/errno.ts";
+import { formatIPv4, formatIPv6, parseIPv4 } from "./ip.ts";
+import {
+  attrMap,
+  concat,
+  nla,
+  nlaNested,
+  nlaU8,
+  readU16be,
+  readU32be,
+  readU8,
+  u16be,
+} from "./message.ts";
 import { nfgenmsg, NFNL_SUBSYS, nfnlType } from "./nfnetlink.ts";
-import type { NetlinkSocket } from "./socket.ts";
+import { NetlinkError, type NetlinkSocket } from "./socket.ts";
 
 /** Conntrack message types (enum cntl_msg_types). */
 export const IPCTNL_MSG = { CT_NEW: 0, CT_GET: 1, CT_DELETE: 2 } as const;
@@ -185,4 +198,46 @@ export function natKinds(e: ConntrackEntry): ("snat" | "dnat")[] {
   if (e.status.includes("SRC_NAT")) out.push("snat");
   if (e.status.includes("DST_NAT")) out.push("dnat");
   return out;
+}
+
+/** The CTA_TUPLE_ORIG or _REPLY attribute of an IPv4 tuple: what CT_DELETE looks an entry up by. */
+export function encodeTuple(type: number, proto: string, t: Tuple): Uint8Array {
+  const num = Number(Object.entries(PROTOCOLS).find(([, n]) => n === proto)?.[0] ?? proto);
+  const p = [nlaU8(CTA_PROTO.NUM, num)];
+  if (t.sport !== undefined) p.push(nla(CTA_PROTO.SRC_PORT, u16be(t.sport)));
+  if (t.dport !== undefined) p.push(nla(CTA_PROTO.DST_PORT, u16be(t.dport)));
+  if (t.icmpId !== undefined) p.push(nla(CTA_PROTO.ICMP_ID, u16be(t.icmpId)));
+  if (t.icmpType !== undefined) p.push(nlaU8(CTA_PROTO.ICMP_TYPE, t.icmpType));
+  if (t.icmpCode !== undefined) p.push(nlaU8(CTA_PROTO.ICMP_CODE, t.icmpCode));
+  return nlaNested(type, [
+    nlaNested(CTA_TUPLE.IP, [
+      nla(CTA_IP.V4_SRC, parseIPv4(t.src)),
+      nla(CTA_IP.V4_DST, parseIPv4(t.dst)),
+    ]),
+    nlaNested(CTA_TUPLE.PROTO, p),
+  ]);
+}
+
+/**
+ * Deletes every IPv4 conntrack entry of the socket's namespace in which
+ * `address` appears (as source or destination, before or after NAT).
+ * Returns how many went; an entry that expired meanwhile is not an error.
+ */
+export function deleteConntrackOf(sock: NetlinkSocket, address: string): number {
+  let n = 0;
+  for (const e of dumpConntrack(sock)) {
+    if (![e.orig.src, e.orig.dst, e.reply.src, e.reply.dst].includes(address)) continue;
+    const zone = e.zone !== undefined ? [nla(CTA.ZONE, u16be(e.zone))] : [];
+    try {
+      sock.request({
+        type: nfnlType(NFNL_SUBSYS.CTNETLINK, IPCTNL_MSG.CT_DELETE),
+        payload: concat([nfgenmsg(AF_INET), encodeTuple(CTA.TUPLE_ORIG, e.proto, e.orig), ...zone]),
+        describe: `IPCTNL_MSG_CT_DELETE ${e.proto} ${e.orig.src} -> ${e.orig.dst}`,
+      });
+      n++;
+    } catch (err) {
+      if (!(err instanceof NetlinkError && err.errno === Errno.ENOENT)) throw err;
+    }
+  }
+  return n;
 }

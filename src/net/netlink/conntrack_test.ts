@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { decodeConntrack, natKinds } from "./conntrack.ts";
-import { nla, nlaNested, nlaU32be, nlaU8 } from "./message.ts";
+import { decodeConntrack, encodeTuple, natKinds } from "./conntrack.ts";
+import { concat, nla, nlaNested, nlaU32be, nlaU8 } from "./message.ts";
 
 const b = (...x: number[]) => Uint8Array.from(x);
 const be16 = (n: number) => b(n >> 8, n & 0xff);
@@ -66,4 +66,23 @@ Deno.test("decodeConntrack reads ICMP ids and types, and IPv6 addresses", () => 
   });
   assert.deepEqual(e.reply, { src: "", dst: "" });
   assert.deepEqual(natKinds(e), ["snat"]);
+});
+
+Deno.test("encodeTuple: what CT_DELETE sends decodes back to the same tuples", () => {
+  const orig = { src: "10.99.0.2", dst: "10.99.0.1", sport: 40000, dport: 5353 };
+  const reply = { src: "10.88.0.2", dst: "10.99.0.2", sport: 53, dport: 40000 };
+  const payload = concat([
+    b(2, 0, 0, 0),
+    encodeTuple(1, "udp", orig),
+    encodeTuple(2, "udp", reply),
+  ]);
+  const e = decodeConntrack(payload);
+  assert.equal(e.proto, "udp");
+  assert.deepEqual(e.orig, orig);
+  assert.deepEqual(e.reply, reply);
+  const icmp = { src: "10.88.0.2", dst: "1.1.1.1", icmpId: 7, icmpType: 8, icmpCode: 0 };
+  assert.deepEqual(
+    decodeConntrack(concat([b(2, 0, 0, 0), encodeTuple(1, "icmp", icmp)])).orig,
+    icmp,
+  );
 });
