@@ -279,3 +279,56 @@ rootTest(
     await tsbox(["unpause", "box"], { root, expect: 0 });
   },
 );
+
+rootTest("start -a shows a container's output from its first byte and returns its code", async (
+  root,
+) => {
+  await tsbox(
+    [
+      "create",
+      "--network",
+      "none",
+      "--name",
+      "once",
+      "busybox",
+      "sh",
+      "-c",
+      "echo first; echo err >&2; exit 3",
+    ],
+    { root, expect: 0 },
+  );
+  for (let i = 0; i < 2; i++) { // and again, once it has exited
+    const r = await tsbox(["start", "-a", "once"], { root });
+    assert.equal(r.code, 3);
+    assert.equal(r.stdout, "first\n");
+    assert.equal(r.stderr, "err\n");
+  }
+  await tsbox(
+    [
+      "create",
+      "-i",
+      "--network",
+      "none",
+      "--name",
+      "rd",
+      "busybox",
+      "sh",
+      "-c",
+      'read l; echo "got $l"',
+    ],
+    { root, expect: 0 },
+  );
+  const a = new Background(root, ["start", "-ai", "rd"], { stdin: "piped" });
+  const w = a.child.stdin.getWriter();
+  try {
+    await w.write(new TextEncoder().encode("hi\n"));
+    assert.equal(await a.finished(), 0);
+    assert.equal(a.out, "got hi\n");
+  } finally {
+    await w.close().catch(() => {});
+    await a.kill();
+  }
+  const two = await tsbox(["start", "-a", "once", "rd"], { root });
+  assert.equal(two.code, 125);
+  assert.match(two.stderr, /cannot start and attach multiple containers/);
+});

@@ -4,7 +4,8 @@
 // straight to the container: for `-t`, into its pty master, taken from the
 // supervisor with pidfd_getfd(2), with this terminal in raw mode and its size
 // passed on; for `-i`, into the container's stdin FIFO. Ctrl-P Ctrl-Q
-// detaches and leaves the container running.
+// detaches and leaves the container running. `start -a` asks the supervisor
+// to start the container and attach in one request, so no output is missed.
 
 import { O, SIGNALS } from "../../ffi/constants.ts";
 import { Errno } from "../../ffi/errno.ts";
@@ -16,6 +17,7 @@ import { findContainer } from "../state/containers.ts";
 import { SupervisorClient } from "../supervisor/client.ts";
 import { stdinFifo } from "../supervisor/logs.ts";
 import { decodeBase64 } from "../supervisor/protocol.ts";
+import { readyToStart } from "./lifecycle.ts";
 import { signalContainer } from "./signal.ts";
 import { reconcile } from "./status.ts";
 
@@ -27,6 +29,8 @@ export interface AttachOptions {
   sigProxy: boolean;
   /** Do not send our stdin. */
   noStdin: boolean;
+  /** `start -a`: start it first (if it is not running), attached from its first byte. */
+  start?: boolean;
 }
 
 /** Copies our stdin to `fd` until EOF or the detach keys (then calls `onDetach`). */
@@ -66,13 +70,16 @@ async function writeAll(fd: number, data: Uint8Array): Promise<boolean> {
 
 /** Attaches to container `ref`; returns its exit code (0 when detached). */
 export async function attachContainer(ref: string, opts: AttachOptions): Promise<number> {
-  const rec = reconcile(findContainer(ref));
-  if (rec.status === "paused") {
+  // `start -a` of a stopped container: the supervisor starts it below.
+  const ready = opts.start ? readyToStart(ref) : undefined;
+  const rec = ready ?? reconcile(findContainer(ref));
+  if (ready) {
+    /* not running yet */
+  } else if (rec.status === "paused") {
     throw new TsboxError("you cannot attach to a paused container, unpause it first", {
       exitCode: 1,
     });
-  }
-  if (rec.status !== "running") {
+  } else if (rec.status !== "running") {
     throw new TsboxError("you cannot attach to a stopped container, start it first", {
       exitCode: 1,
     });
@@ -80,7 +87,9 @@ export async function attachContainer(ref: string, opts: AttachOptions): Promise
   const client = await SupervisorClient.connect();
   const cleanup: (() => void)[] = [() => client.close()];
   try {
-    const ans = await client.request({ op: "attach", id: rec.id });
+    const ans = await client.request(
+      ready ? { op: "start", id: rec.id, attach: true } : { op: "attach", id: rec.id },
+    );
     if (!ans.ok) throw new TsboxError(ans.error, { exitCode: ans.exitCode });
     let detached!: () => void;
     const detach = new Promise<number>((resolve) => (detached = () => resolve(0)));

@@ -134,11 +134,17 @@ export async function killContainer(ref: string, signal = SIGKILL): Promise<void
 
 /** `start`: start a created or stopped container in the background (supervised). */
 export async function startExisting(ref: string): Promise<void> {
+  const rec = readyToStart(ref);
+  if (rec) await superviseStart(rec.id);
+}
+
+/** The record of a container `start` may start; undefined when it is running already. */
+export function readyToStart(ref: string): ContainerRecord | undefined {
   const rec = reconcile(findContainer(ref));
-  if (rec.status === "running") return;
+  if (rec.status === "running") return undefined;
   checkTransition("start", rec);
   updateContainer(rec.id, { stopRequested: false });
-  await superviseStart(rec.id);
+  return rec;
 }
 
 /** `restart`: stop (if running), then start. */

@@ -10,7 +10,8 @@
 //                          ◀─────────────── {"trace":"..."}*  {"ok":true,"id":ID,"pid":PID[,"console":FD]}
 //   [pidfd_getfd(console)] {"op":"console-taken"} ─▶ (the supervisor closes its copy)
 //                          ◀─────────────── {"exit":CODE}   when the container has ended
-//   {"op":"attach","id":ID} ──────────────▶ (a detached container it watches)
+//   {"op":"attach","id":ID} ──────────────▶ (a detached container it watches; or
+//   {"op":"start","id":ID,"attach":true}      start it, attached from its first byte)
 //                          ◀─────────────── {"ok":true,"id":ID,"pid":PID,"supervisor":PID[,"console":FD]}
 //                          ◀─────────────── {"output":BASE64,"stream":"stdout"}*  {"exit":CODE}
 //   [-t: pidfd_getfd(console), typed into; -i: writes to the stdin FIFO]
@@ -36,7 +37,8 @@ export interface RunRequest {
 
 /** A request from the CLI. */
 export type Request =
-  | { op: "start"; id: string; fault?: string }
+  /** attach: stream to this connection from the first byte, as `attach` does (`start -a`). */
+  | { op: "start"; id: string; fault?: string; attach?: boolean }
   | { op: "ping" }
   | { op: "attach"; id: string }
   | RunRequest

@@ -375,6 +375,13 @@ class Supervisor {
           res = req.op === "start"
             ? await this.withFault(req.fault, () => this.start(req.id))
             : { ok: true, pid: Deno.pid, watching: this.watches.size };
+          if (req.op === "start" && req.attach && "ok" in res && res.ok) {
+            // No await since start() returned: no output can have been read yet.
+            const r = this.attach(req.id, send);
+            if (typeof r === "function") detach.push(r);
+            else await send(r);
+            continue;
+          }
         } catch (e) {
           res = { ok: false, error: formatError(e), exitCode: exitCodeOf(e) };
         }

@@ -68,10 +68,20 @@ export const VERBS: Record<string, SimpleVerb> = {
     },
   },
   start: {
-    usage: "start CONTAINER [CONTAINER...]",
-    description: "Start stopped containers (in the background).",
-    examples: ["tsbox start web"],
-    flags: [help],
+    usage: "start [OPTIONS] CONTAINER [CONTAINER...]",
+    description:
+      "Start stopped containers: in the background, or attached to this terminal with -a\n(then tsbox exits with the container's exit code).",
+    examples: ["tsbox start web", "tsbox start -ai box"],
+    flags: [
+      {
+        name: "attach",
+        short: "a",
+        type: "bool",
+        help: "Attach STDOUT/STDERR and forward signals",
+      },
+      { name: "interactive", short: "i", type: "bool", help: "Attach container's STDIN" },
+      help,
+    ],
     each: async (ref) => await (await lifecycle()).startExisting(ref),
   },
   restart: {
@@ -136,6 +146,17 @@ export async function runVerb(name: string, args: string[]): Promise<number> {
         v.arity !== undefined ? `exactly ${v.arity} arguments` : "at least 1 argument"
       }.\nSee 'tsbox ${name} --help'.`,
     );
+  }
+  if (name === "start" && (bool(flags, "attach") || bool(flags, "interactive"))) {
+    if (positionals.length > 1) {
+      throw new UsageError("you cannot start and attach multiple containers at once");
+    }
+    const { attachContainer } = await import("../../container/attach.ts");
+    return await attachContainer(positionals[0]!, {
+      sigProxy: true,
+      noStdin: !bool(flags, "interactive"),
+      start: true,
+    });
   }
   const refs = v.arity === 2 ? [positionals[0]!] : positionals;
   const rest = v.arity === 2 ? positionals.slice(1) : [];
