@@ -1,5 +1,6 @@
 // Docker's default privileges: capabilities, masked and read-only paths,
-// no-new-privileges, rlimits within what the host allows.
+// no-new-privileges, the default seccomp profile, rlimits within what the
+// host allows.
 
 import assert from "node:assert/strict";
 import { rootTest, tsbox } from "./lib/harness.ts";
@@ -107,6 +108,48 @@ rootTest("--security-opt no-new-privileges sets NoNewPrivs", async (root) => {
   const off = await run(root, "busybox", "grep", "NoNewPrivs", "/proc/self/status");
   assert.match(off.stdout, /NoNewPrivs:\s+0/);
 });
+
+rootTest(
+  "the default seccomp profile refuses new user namespaces, also to exec; unconfined and --privileged lift it",
+  async (root) => {
+    const probe =
+      "grep -E '^Seccomp(_filters)?:' /proc/self/status; unshare -U true 2>&1; echo rc=$?";
+    const def = await run(root, "busybox", "sh", "-c", probe);
+    assert.match(def.stdout, /Seccomp:\s+2\nSeccomp_filters:\s+1\n/);
+    assert.match(def.stdout, /Operation not permitted\nrc=1/);
+    for (const lift of [["--security-opt", "seccomp=unconfined"], ["--privileged"]]) {
+      const r = await run(root, ...lift, "busybox", "sh", "-c", probe);
+      assert.match(r.stdout, /Seccomp:\s+0\n/, lift.join(" "));
+      assert.match(r.stdout, /rc=0/, lift.join(" "));
+    }
+    // A capability unlocks what Docker's profile unlocks with it.
+    const admin = await run(
+      root,
+      "--cap-add",
+      "SYS_ADMIN",
+      "busybox",
+      "sh",
+      "-c",
+      "unshare -m true; echo rc=$?",
+    );
+    assert.match(admin.stdout, /rc=0/);
+    // exec'd processes run under the container's filter.
+    await tsbox(["run", "-d", "--network", "none", "--name", "sc", "busybox", "sleep", "60"], {
+      root,
+      expect: 0,
+    });
+    const ex = await tsbox(["exec", "sc", "sh", "-c", probe], { root, expect: 0 });
+    assert.match(ex.stdout, /Seccomp:\s+2\n/);
+    assert.match(ex.stdout, /rc=1/);
+    await tsbox(["rm", "-f", "sc"], { root, expect: 0 });
+    const bad = await run(root, "--security-opt", "seccomp=/no/such.json", "busybox", "true");
+    assert.equal(bad.code, 125);
+    assert.match(
+      bad.stderr,
+      /invalid --security-opt: "seccomp=\/no\/such.json" \(supported: no-new-privileges, seccomp=unconfined\)/,
+    );
+  },
+);
 
 rootTest(
   "rlimits: --ulimit applies, and a hard limit above the host's is a clear error",

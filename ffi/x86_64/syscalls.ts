@@ -154,7 +154,68 @@ export const SYS = {
   openat2: 437,
   pidfd_getfd: 438,
   mount_setattr: 442,
+  seccomp: 317,
 } as const;
 
 /** A syscall name tsbox knows. */
 export type SyscallName = keyof typeof SYS;
+
+/**
+ * Syscalls tsbox never calls but its default seccomp profile names
+ * (src/seccomp/profile.ts). Together with SYS: what a filter can refer to.
+ */
+export const FILTERED_SYS: Record<string, number> = {
+  ptrace: 101,
+  syslog: 103,
+  uselib: 134,
+  personality: 135,
+  ustat: 136,
+  sysfs: 139,
+  vhangup: 153,
+  _sysctl: 156,
+  adjtimex: 159,
+  acct: 163,
+  settimeofday: 164,
+  swapon: 167,
+  swapoff: 168,
+  reboot: 169,
+  iopl: 172,
+  ioperm: 173,
+  create_module: 174,
+  init_module: 175,
+  delete_module: 176,
+  get_kernel_syms: 177,
+  query_module: 178,
+  quotactl: 179,
+  nfsservctl: 180,
+  lookup_dcookie: 212,
+  clock_settime: 227,
+  mbind: 237,
+  set_mempolicy: 238,
+  get_mempolicy: 239,
+  kexec_load: 246,
+  add_key: 248,
+  request_key: 249,
+  keyctl: 250,
+  move_pages: 279,
+  perf_event_open: 298,
+  fanotify_init: 300,
+  name_to_handle_at: 303,
+  open_by_handle_at: 304,
+  clock_adjtime: 305,
+  process_vm_readv: 310,
+  process_vm_writev: 311,
+  kcmp: 312,
+  finit_module: 313,
+  kexec_file_load: 320,
+  userfaultfd: 323,
+  io_uring_setup: 425,
+  io_uring_enter: 426,
+  io_uring_register: 427,
+  quotactl_fd: 443,
+};
+
+/** AUDIT_ARCH_X86_64: what seccomp_data.arch holds for native x86_64 syscalls. */
+export const AUDIT_ARCH = 0xc000003e;
+/** Syscall numbers at or above this are the x32 ABI. */
+export const X32_SYSCALL_BIT = 0x40000000;

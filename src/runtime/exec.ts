@@ -35,6 +35,8 @@ export interface ExecRequest {
   cgroupFd?: number;
   /** `tasks` files of its cgroup v1 groups: the child moves itself there before joining. */
   cgroupTasks: string[];
+  /** The container's seccomp filter: an exec'd process runs under it too. */
+  seccomp?: Uint8Array;
   stdio: Stdio;
 }
 
@@ -98,6 +100,7 @@ export function execProcess(req: ExecRequest): Started {
         stdio: dups,
         lastCap: lastCap(),
         searchPath: envPath.split(":").filter(Boolean),
+        ...(req.seccomp ? { seccomp: req.seccomp } : {}),
       }),
     ];
     const { builder, labels } = lower(steps);

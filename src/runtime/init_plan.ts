@@ -18,6 +18,7 @@ import { parseMountOptions } from "../mount/options.ts";
 import { capMask, capNumber } from "./capabilities.ts";
 import type { NamespaceKind } from "./namespaces.ts";
 import { rlimitNumber, type Step } from "./steps.ts";
+import { compileSeccomp } from "../seccomp/bpf.ts";
 
 /** Facts the plan needs beyond the spec. */
 export interface InitContext {
@@ -49,6 +50,11 @@ export interface InitContext {
   searchPath: string[];
   /** The parent's fds a container keeps (OCI --preserve-fds), from fd 3. */
   preserveFds?: number;
+}
+
+/** The compiled linux.seccomp of a spec, if it has one. */
+export function seccompFilter(spec: Spec): Uint8Array | undefined {
+  return spec.linux?.seccomp ? compileSeccomp(spec.linux.seccomp) : undefined;
 }
 
 /** The command's candidate paths: itself if it has a slash, else each PATH entry. */
@@ -167,15 +173,18 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
   }
   steps.push({ op: "pivot-root", root });
 
-  steps.push(...processSteps(proc, ctx));
+  const filter = seccompFilter(spec);
+  steps.push(...processSteps(proc, { ...ctx, ...(filter ? { seccomp: filter } : {}) }));
   return steps;
 }
 
 /** What processSteps needs: the part of InitContext about the process itself. */
-export type ProcessContext = Pick<
-  InitContext,
-  "console" | "stdio" | "lastCap" | "searchPath" | "preserveFds"
->;
+export type ProcessContext =
+  & Pick<InitContext, "console" | "stdio" | "lastCap" | "searchPath" | "preserveFds">
+  & {
+    /** Installed while the process still holds CAP_SYS_ADMIN, before its user and capabilities change. */ seccomp?:
+      Uint8Array;
+  };
 
 /**
  * The steps that turn a process inside the container's root and namespaces
@@ -202,6 +211,9 @@ export function processSteps(proc: Process, ctx: ProcessContext): Step[] {
   for (let c = 0; c <= ctx.lastCap; c++) if (!((bounding >> BigInt(c)) & 1n)) drop.push(c);
   if (drop.length) steps.push({ op: "drop-bounding", caps: drop });
   if (proc.noNewPrivileges) steps.push({ op: "no-new-privs" });
+  // Everything after this runs under the filter: setgroups, setresuid,
+  // capset, dup2, close_range, rt_sigaction, execve; none of them is refused.
+  if (ctx.seccomp) steps.push({ op: "seccomp", filter: ctx.seccomp });
 
   const user = proc.user;
   const nonRoot = user.uid !== 0;

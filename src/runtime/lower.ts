@@ -52,6 +52,7 @@ export const NOTIFY_INDEX = 0xffffffff;
 
 const q = JSON.stringify;
 const SIGSTOP = 19;
+const SECCOMP_SET_MODE_FILTER = 1;
 
 /** Lowers `steps` into one program. */
 export function lower(steps: readonly Step[]): Lowered {
@@ -196,6 +197,18 @@ export function lower(steps: readonly Step[]): Lowered {
       case "no-new-privs":
         call("prctl", "PR_SET_NO_NEW_PRIVS", [PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0]);
         break;
+      case "seccomp": {
+        // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
+        const fprog = new DataView(new ArrayBuffer(16));
+        fprog.setUint16(0, s.filter.length / 8, true);
+        fprog.setBigUint64(8, b.data(s.filter), true);
+        call("seccomp", "SECCOMP_SET_MODE_FILTER", [
+          SECCOMP_SET_MODE_FILTER,
+          0,
+          b.data(new Uint8Array(fprog.buffer)),
+        ]);
+        break;
+      }
       case "keep-caps":
         call("prctl", `PR_SET_KEEPCAPS ${s.on ? 1 : 0}`, [PR.SET_KEEPCAPS, s.on ? 1 : 0, 0, 0, 0]);
         break;

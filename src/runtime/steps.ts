@@ -57,6 +57,8 @@ export type Step =
   | { op: "clear-ambient" }
   | { op: "raise-ambient"; caps: number[] }
   | { op: "no-new-privs" }
+  /** Install a seccomp filter (struct sock_filter[], from src/seccomp/bpf.ts). */
+  | { op: "seccomp"; filter: Uint8Array }
   | { op: "keep-caps"; on: boolean }
   | { op: "setgroups"; gids: number[] }
   | { op: "setresgid"; gid: number }
@@ -159,6 +161,8 @@ export function formatStep(s: Step): string {
       return `raise ambient ${caps(s.caps)}`;
     case "no-new-privs":
       return "set no_new_privs";
+    case "seccomp":
+      return `install the seccomp filter (${s.filter.length / 8} BPF instructions)`;
     case "keep-caps":
       return `set keepcaps ${s.on ? "on" : "off"}`;
     case "setgroups":

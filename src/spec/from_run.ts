@@ -24,6 +24,7 @@ import {
 import type { IdMapping, Mount, Namespace, Rlimit, Spec } from "./types.ts";
 import { OCI_VERSION } from "./types.ts";
 import { resolveUser } from "./user.ts";
+import { defaultSeccomp } from "../seccomp/profile.ts";
 import { mergeEnv, parseEnvFile } from "./env.ts";
 
 /** An image's runtime config (the `config` object of an OCI image config). */
@@ -268,12 +269,16 @@ export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
 
   const caps = capabilitySet(opts.capAdd, opts.capDrop, opts.privileged, ctx.boundingSet);
   let nnp = false;
+  let seccomp = !opts.privileged;
   for (const so of opts.securityOpt) {
     if (/^no-new-privileges(:true|=true)?$/.test(so)) nnp = true;
     else if (/^no-new-privileges(:false|=false)$/.test(so)) nnp = false;
-    else if (!/^(seccomp|apparmor)[=:]unconfined$|^label[=:]disable$/.test(so)) {
+    else if (/^seccomp[=:]unconfined$/.test(so)) seccomp = false;
+    else if (!/^apparmor[=:]unconfined$|^label[=:]disable$/.test(so)) {
       throw new UsageError(
-        `invalid --security-opt: ${JSON.stringify(so)} (supported: no-new-privileges)`,
+        `invalid --security-opt: ${
+          JSON.stringify(so)
+        } (supported: no-new-privileges, seccomp=unconfined)`,
       );
     }
   }
@@ -408,6 +413,7 @@ export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
       readonlyPaths: opts.privileged ? [] : [...READONLY_PATHS],
       sysctl: parseSysctls(opts.sysctls, { ipc: ipcMode === "private", net: network !== "host" }),
       ...(remap && ctx.remap ? { uidMappings: ctx.remap.uid, gidMappings: ctx.remap.gid } : {}),
+      ...(seccomp ? { seccomp: defaultSeccomp(caps) } : {}),
     },
   };
   return spec;

@@ -144,4 +144,36 @@ export interface Linux {
   readonlyPaths?: string[];
   sysctl?: Record<string, string>;
   timeOffsets?: Record<string, { secs?: number; nanosecs?: number }>;
+  seccomp?: Seccomp;
+}
+
+/** linux.seccomp of the OCI runtime spec (the subset tsbox compiles: src/seccomp/bpf.ts). */
+export interface Seccomp {
+  defaultAction: SeccompAction;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  syscalls?: SeccompRule[];
+}
+
+export type SeccompAction =
+  | "SCMP_ACT_ALLOW"
+  | "SCMP_ACT_ERRNO"
+  | "SCMP_ACT_KILL"
+  | "SCMP_ACT_KILL_THREAD"
+  | "SCMP_ACT_KILL_PROCESS"
+  | "SCMP_ACT_TRAP"
+  | "SCMP_ACT_LOG";
+
+export interface SeccompRule {
+  names: string[];
+  action: SeccompAction;
+  errnoRet?: number;
+  args?: SeccompArg[];
+}
+
+export interface SeccompArg {
+  index: number;
+  value: number;
+  valueTwo?: number;
+  op: "SCMP_CMP_EQ" | "SCMP_CMP_NE" | "SCMP_CMP_MASKED_EQ";
 }

@@ -1,0 +1,206 @@
+// Compiles the OCI spec's linux.seccomp into a classic BPF program for
+// seccomp(SECCOMP_SET_MODE_FILTER), in TypeScript (no libseccomp). The
+// program reads struct seccomp_data { int nr; u32 arch; u64 ip; u64 args[6]; }
+// and returns an action. See seccomp(2), Documentation/userspace-api/seccomp_filter.rst.
+//
+//   ld  arch ; jeq AUDIT_ARCH_X86_64 ? next : ret KILL_PROCESS  (no other ABI gets in)
+//   ld  nr   ; jge X32_SYSCALL_BIT   ? ret ERRNO(EPERM) : next  (nor x32 numbers)
+//   per rule, in order (the first rule that matches decides):
+//     ld nr ; jeq N1 ? match : next ; jeq N2 ? match : next ... ; ja next_rule
+//     match: per argument condition, compare the low and the high 32 bits,
+//            jumping to next_rule on a mismatch ; ret ACTION
+//   ret DEFAULT
+//
+// Rules are tried in order, first match wins: a spec that allows a syscall
+// only for some arguments lists the ALLOW rule with the conditions first,
+// then the general rule. Names this architecture does not have are skipped,
+// as runc does. Supported comparisons: EQ, NE, MASKED_EQ.
+
+import { AUDIT_ARCH, FILTERED_SYS, SYS, X32_SYSCALL_BIT } from "../../ffi/x86_64/syscalls.ts";
+import { Errno } from "../../ffi/errno.ts";
+import { UsageError } from "../errors.ts";
+import type { Seccomp, SeccompAction, SeccompArg } from "../spec/types.ts";
+
+const LD_W_ABS = 0x20, JEQ_K = 0x15, JGE_K = 0x35, JA = 0x05, RET_K = 0x06, AND_K = 0x54;
+
+/** SECCOMP_RET_* values. */
+export const RET = {
+  KILL_PROCESS: 0x80000000,
+  KILL_THREAD: 0x00000000,
+  TRAP: 0x00030000,
+  ERRNO: 0x00050000,
+  LOG: 0x7ffc0000,
+  ALLOW: 0x7fff0000,
+} as const;
+
+/** Offsets in struct seccomp_data. */
+const NR = 0, ARCH = 4;
+const argLow = (i: number) => 16 + 8 * i, argHigh = (i: number) => 20 + 8 * i;
+
+/** The number of `name` on x86_64, or undefined. */
+export function syscallNr(name: string): number | undefined {
+  return (SYS as Record<string, number>)[name] ?? FILTERED_SYS[name];
+}
+
+interface Insn {
+  code: number;
+  k: number;
+  /** Labels for the true and false branches of a conditional jump (or the target of ja). */
+  jt?: string;
+  jf?: string;
+}
+
+/** A tiny assembler: instructions with symbolic jump targets, resolved at the end. */
+class Asm {
+  readonly insns: Insn[] = [];
+  readonly labels = new Map<string, number>();
+  #n = 0;
+
+  label(): string {
+    return `L${this.#n++}`;
+  }
+  here(l: string): void {
+    this.labels.set(l, this.insns.length);
+  }
+  ld(off: number): void {
+    this.insns.push({ code: LD_W_ABS, k: off });
+  }
+  and(k: number): void {
+    this.insns.push({ code: AND_K, k });
+  }
+  /** if (A == k) goto jt else goto jf ("next" = fall through). */
+  jeq(k: number, jt: string, jf: string): void {
+    this.insns.push({ code: JEQ_K, k, jt, jf });
+  }
+  jge(k: number, jt: string, jf: string): void {
+    this.insns.push({ code: JGE_K, k, jt, jf });
+  }
+  ja(to: string): void {
+    this.insns.push({ code: JA, k: 0, jt: to });
+  }
+  ret(k: number): void {
+    this.insns.push({ code: RET_K, k });
+  }
+
+  /** struct sock_filter[]: { u16 code; u8 jt; u8 jf; u32 k; } each. */
+  encode(): Uint8Array {
+    const out = new Uint8Array(this.insns.length * 8);
+    const dv = new DataView(out.buffer);
+    const rel = (from: number, l: string | undefined) => {
+      if (l === undefined || l === "next") return 0;
+      const at = this.labels.get(l);
+      if (at === undefined) throw new Error(`seccomp: undefined label ${l}`);
+      const d = at - from - 1;
+      if (d < 0) throw new Error("seccomp: backward jump");
+      return d;
+    };
+    this.insns.forEach((ins, i) => {
+      dv.setUint16(i * 8, ins.code, true);
+      if (ins.code === JA) {
+        dv.setUint32(i * 8 + 4, rel(i, ins.jt), true);
+      } else {
+        const jt = rel(i, ins.jt), jf = rel(i, ins.jf);
+        if (jt > 255 || jf > 255) {
+          throw new Error("seccomp: a rule has too many syscalls (jump > 255)");
+        }
+        dv.setUint8(i * 8 + 2, jt);
+        dv.setUint8(i * 8 + 3, jf);
+        dv.setUint32(i * 8 + 4, ins.k >>> 0, true);
+      }
+    });
+    return out;
+  }
+}
+
+function retValue(action: SeccompAction, errno: number | undefined): number {
+  switch (action) {
+    case "SCMP_ACT_ALLOW":
+      return RET.ALLOW;
+    case "SCMP_ACT_ERRNO":
+      return (RET.ERRNO | ((errno ?? Errno.EPERM) & 0xffff)) >>> 0;
+    case "SCMP_ACT_KILL":
+    case "SCMP_ACT_KILL_THREAD":
+      return RET.KILL_THREAD;
+    case "SCMP_ACT_KILL_PROCESS":
+      return RET.KILL_PROCESS;
+    case "SCMP_ACT_TRAP":
+      return RET.TRAP;
+    case "SCMP_ACT_LOG":
+      return RET.LOG;
+    default:
+      throw new UsageError(`seccomp: unsupported action ${JSON.stringify(action)}`);
+  }
+}
+
+/** Emits the checks of one argument condition; jumps to `fail` when it does not hold. */
+function emitArg(a: Asm, c: SeccompArg, fail: string): void {
+  if (c.index < 0 || c.index > 5) throw new UsageError(`seccomp: argument index ${c.index}`);
+  const v = BigInt(c.value), v2 = BigInt(c.valueTwo ?? 0);
+  const lo = (x: bigint) => Number(x & 0xffffffffn),
+    hi = (x: bigint) => Number((x >> 32n) & 0xffffffffn);
+  switch (c.op) {
+    case "SCMP_CMP_EQ":
+      a.ld(argLow(c.index));
+      a.jeq(lo(v), "next", fail);
+      a.ld(argHigh(c.index));
+      a.jeq(hi(v), "next", fail);
+      return;
+    case "SCMP_CMP_NE": {
+      // NE holds when either half differs.
+      const holds = a.label();
+      a.ld(argLow(c.index));
+      a.jeq(lo(v), "next", holds);
+      a.ld(argHigh(c.index));
+      a.jeq(hi(v), fail, "next");
+      a.here(holds);
+      return;
+    }
+    case "SCMP_CMP_MASKED_EQ":
+      a.ld(argLow(c.index));
+      a.and(lo(v));
+      a.jeq(lo(v2), "next", fail);
+      a.ld(argHigh(c.index));
+      a.and(hi(v));
+      a.jeq(hi(v2), "next", fail);
+      return;
+    default:
+      throw new UsageError(
+        `seccomp: unsupported comparison ${JSON.stringify((c as { op: string }).op)}`,
+      );
+  }
+}
+
+/** The BPF program (struct sock_filter[]) for `spec`. */
+export function compileSeccomp(spec: Seccomp): Uint8Array {
+  const arches = spec.architectures ?? [];
+  if (arches.length && !arches.includes("SCMP_ARCH_X86_64")) {
+    throw new UsageError(
+      `seccomp: the profile does not cover SCMP_ARCH_X86_64 (${arches.join(", ")})`,
+    );
+  }
+  const a = new Asm();
+  const kill = a.label(), x32 = a.label(), native = a.label();
+  a.ld(ARCH);
+  a.jeq(AUDIT_ARCH, "next", kill);
+  a.ld(NR);
+  a.jge(X32_SYSCALL_BIT, x32, native);
+  a.here(kill);
+  a.ret(RET.KILL_PROCESS);
+  a.here(x32);
+  a.ret(retValue("SCMP_ACT_ERRNO", Errno.EPERM));
+  a.here(native);
+  for (const rule of spec.syscalls ?? []) {
+    const nrs = rule.names.map(syscallNr).filter((n): n is number => n !== undefined);
+    if (!nrs.length) continue;
+    const match = a.label(), next = a.label();
+    a.ld(NR);
+    for (const nr of nrs) a.jeq(nr, match, "next");
+    a.ja(next);
+    a.here(match);
+    for (const c of rule.args ?? []) emitArg(a, c, next);
+    a.ret(retValue(rule.action, rule.errnoRet ?? spec.defaultErrnoRet));
+    a.here(next);
+  }
+  a.ret(retValue(spec.defaultAction, spec.defaultErrnoRet));
+  return a.encode();
+}

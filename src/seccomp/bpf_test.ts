@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { Errno } from "../../ffi/errno.ts";
+import { AUDIT_ARCH } from "../../ffi/x86_64/syscalls.ts";
+import { compileSeccomp, RET, syscallNr } from "./bpf.ts";
+import { CLONE_NAMESPACE_FLAGS, defaultSeccomp } from "./profile.ts";
+
+/** Runs a classic BPF program on a seccomp_data, as the kernel would (the opcodes the compiler uses). */
+function run(prog: Uint8Array, nr: number, args: bigint[] = [], arch = AUDIT_ARCH): number {
+  const data = new DataView(new ArrayBuffer(64));
+  data.setInt32(0, nr, true);
+  data.setUint32(4, arch, true);
+  args.forEach((v, i) => data.setBigUint64(16 + 8 * i, v, true));
+  const p = new DataView(prog.buffer, prog.byteOffset, prog.byteLength);
+  let A = 0;
+  for (let pc = 0; pc < prog.length / 8;) {
+    const code = p.getUint16(pc * 8, true),
+      jt = p.getUint8(pc * 8 + 2),
+      jf = p.getUint8(pc * 8 + 3);
+    const k = p.getUint32(pc * 8 + 4, true);
+    pc++;
+    switch (code) {
+      case 0x20:
+        A = data.getUint32(k, true);
+        break;
+      case 0x54:
+        A = (A & k) >>> 0;
+        break;
+      case 0x15:
+        pc += A === k ? jt : jf;
+        break;
+      case 0x35:
+        pc += A >= k ? jt : jf;
+        break;
+      case 0x05:
+        pc += k;
+        break;
+      case 0x06:
+        return k;
+      default:
+        throw new Error(`opcode ${code}`);
+    }
+  }
+  throw new Error("fell off the end");
+}
+
+const nr = (name: string) => syscallNr(name)!;
+const EPERM = (RET.ERRNO | Errno.EPERM) >>> 0;
+
+Deno.test("compileSeccomp: arch check, x32, default action, rules in order", () => {
+  const prog = compileSeccomp({
+    defaultAction: "SCMP_ACT_ALLOW",
+    syscalls: [
+      { names: ["keyctl", "add_key", "no_such_call"], action: "SCMP_ACT_ERRNO" },
+      {
+        names: ["personality"],
+        action: "SCMP_ACT_ALLOW",
+        args: [{ index: 0, value: 8, op: "SCMP_CMP_EQ" }],
+      },
+      { names: ["personality"], action: "SCMP_ACT_KILL_PROCESS" },
+      {
+        names: ["kcmp"],
+        action: "SCMP_ACT_ERRNO",
+        errnoRet: Errno.ENOSYS,
+        args: [{ index: 1, value: 0x1_0000_0000, op: "SCMP_CMP_NE" }],
+      },
+    ],
+  });
+  assert.equal(run(prog, nr("read")), RET.ALLOW);
+  assert.equal(run(prog, nr("keyctl")), EPERM);
+  assert.equal(run(prog, nr("add_key")), EPERM);
+  assert.equal(run(prog, nr("personality"), [8n]), RET.ALLOW);
+  assert.equal(run(prog, nr("personality"), [8n + (1n << 32n)]), RET.KILL_PROCESS, "high word");
+  assert.equal(run(prog, nr("kcmp"), [0n, 0x1_0000_0000n]), RET.ALLOW);
+  assert.equal(run(prog, nr("kcmp"), [0n, 1n]), (RET.ERRNO | Errno.ENOSYS) >>> 0);
+  assert.equal(run(prog, nr("read"), [], 0x40000003 /* i386 */), RET.KILL_PROCESS);
+  assert.equal(run(prog, 0x40000000 + nr("keyctl")), EPERM, "x32 numbers");
+});
+
+Deno.test("compileSeccomp: bad profiles are refused", () => {
+  assert.throws(
+    () => compileSeccomp({ defaultAction: "SCMP_ACT_ALLOW", architectures: ["SCMP_ARCH_AARCH64"] }),
+    /does not cover SCMP_ARCH_X86_64/,
+  );
+  assert.throws(
+    () =>
+      compileSeccomp({
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{
+          names: ["read"],
+          action: "SCMP_ACT_ALLOW",
+          // deno-lint-ignore no-explicit-any
+          args: [{ index: 0, value: 1, op: "SCMP_CMP_GT" as any }],
+        }],
+      }),
+    /unsupported comparison "SCMP_CMP_GT"/,
+  );
+});
+
+Deno.test("defaultSeccomp: Docker's refusals, unlocked by capabilities", () => {
+  const docker14 = ["CAP_CHOWN", "CAP_SETUID", "CAP_SETGID", "CAP_NET_BIND_SERVICE", "CAP_KILL"];
+  const prog = compileSeccomp(defaultSeccomp(docker14));
+  for (const n of ["keyctl", "userfaultfd", "io_uring_setup", "unshare", "setns", "mount", "bpf"]) {
+    assert.equal(run(prog, nr(n)), EPERM, n);
+  }
+  for (const n of ["read", "openat", "execve", "capset", "setresuid", "close_range", "ptrace"]) {
+    assert.equal(run(prog, nr(n)), RET.ALLOW, n);
+  }
+  // clone: threads and forks yes, new namespaces no; clone3 hides behind ENOSYS.
+  assert.equal(run(prog, nr("clone"), [0x3d0f00n]), RET.ALLOW, "pthread_create's flags");
+  assert.equal(run(prog, nr("clone"), [0x11n /* SIGCHLD */]), RET.ALLOW);
+  assert.equal(run(prog, nr("clone"), [0x10000000n | 0x11n]), EPERM, "CLONE_NEWUSER");
+  assert.equal(run(prog, nr("clone3")), (RET.ERRNO | Errno.ENOSYS) >>> 0);
+  assert.equal(run(prog, nr("personality"), [0xffffffffn]), RET.ALLOW);
+  assert.equal(run(prog, nr("personality"), [0x0040000n /* ADDR_NO_RANDOMIZE */]), EPERM);
+  assert.equal(CLONE_NAMESPACE_FLAGS & 0x3d0f00, 0);
+
+  const admin = compileSeccomp(defaultSeccomp([...docker14, "CAP_SYS_ADMIN", "CAP_SYS_TIME"]));
+  for (const n of ["unshare", "setns", "mount", "clone3", "settimeofday"]) {
+    assert.equal(run(admin, nr(n)), RET.ALLOW, `${n} with the capability`);
+  }
+  assert.equal(run(admin, nr("clone"), [0x10000000n]), RET.ALLOW);
+  assert.equal(run(admin, nr("keyctl")), EPERM, "the keyring stays refused");
+});
