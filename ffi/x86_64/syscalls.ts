@@ -215,7 +215,83 @@ export const FILTERED_SYS: Record<string, number> = {
   quotactl_fd: 443,
 };
 
+/**
+ * i386 numbers (arch/x86/entry/syscalls/syscall_32.tbl) of the syscalls the
+ * default seccomp profile names: a 32-bit program in a container enters the
+ * kernel through this table, and the filter must refuse the same calls there.
+ */
+export const I386_SYS: Record<string, number> = {
+  mount: 21,
+  umount: 22,
+  stime: 25,
+  acct: 51,
+  umount2: 52,
+  ustat: 62,
+  settimeofday: 79,
+  uselib: 86,
+  swapon: 87,
+  reboot: 88,
+  ioperm: 101,
+  syslog: 103,
+  iopl: 110,
+  vhangup: 111,
+  vm86old: 113,
+  swapoff: 115,
+  clone: 120,
+  create_module: 127,
+  init_module: 128,
+  delete_module: 129,
+  get_kernel_syms: 130,
+  quotactl: 131,
+  sysfs: 135,
+  personality: 136,
+  _sysctl: 149,
+  vm86: 166,
+  query_module: 167,
+  nfsservctl: 169,
+  pivot_root: 217,
+  lookup_dcookie: 253,
+  clock_settime: 264,
+  mbind: 274,
+  get_mempolicy: 275,
+  set_mempolicy: 276,
+  kexec_load: 283,
+  add_key: 286,
+  request_key: 287,
+  keyctl: 288,
+  unshare: 310,
+  move_pages: 317,
+  perf_event_open: 336,
+  fanotify_init: 338,
+  name_to_handle_at: 341,
+  open_by_handle_at: 342,
+  clock_adjtime: 343,
+  setns: 346,
+  process_vm_readv: 347,
+  process_vm_writev: 348,
+  kcmp: 349,
+  finit_module: 350,
+  bpf: 357,
+  userfaultfd: 374,
+  clock_settime64: 404,
+  clock_adjtime64: 405,
+  io_uring_setup: 425,
+  io_uring_enter: 426,
+  io_uring_register: 427,
+  open_tree: 428,
+  move_mount: 429,
+  fsopen: 430,
+  fsconfig: 431,
+  fsmount: 432,
+  fspick: 433,
+  clone3: 435,
+  mount_setattr: 442,
+  quotactl_fd: 443,
+};
+
 /** AUDIT_ARCH_X86_64: what seccomp_data.arch holds for native x86_64 syscalls. */
 export const AUDIT_ARCH = 0xc000003e;
+/** AUDIT_ARCH_I386: a 32-bit syscall (int 0x80, or a 32-bit program). */
+export const AUDIT_ARCH_I386 = 0x40000003;
 /** Syscall numbers at or above this are the x32 ABI. */
 export const X32_SYSCALL_BIT = 0x40000000;

@@ -3,8 +3,9 @@
 // program reads struct seccomp_data { int nr; u32 arch; u64 ip; u64 args[6]; }
 // and returns an action. See seccomp(2), Documentation/userspace-api/seccomp_filter.rst.
 //
-//   ld  arch ; jeq AUDIT_ARCH_X86_64 ? next : ret KILL_PROCESS  (no other ABI gets in)
-//   ld  nr   ; jge X32_SYSCALL_BIT   ? ret ERRNO(EPERM) : next  (nor x32 numbers)
+//   ld  arch ; x86_64 -> native, i386 (if the profile lists SCMP_ARCH_X86) -> its
+//              own section with its own numbers, else ret KILL_PROCESS
+//   native: ld nr ; jge X32_SYSCALL_BIT ? ret ERRNO(EPERM) : next  (no x32 numbers)
 //   a binary search over the numbers the rules name: any other syscall (read,
 //   write, sendmsg, futex...: the hot ones) gets the default action after
 //   about log2(n) comparisons instead of walking every rule;
@@ -13,13 +14,21 @@
 //     match: per argument condition, compare the low and the high 32 bits,
 //            jumping to next_rule on a mismatch ; ret ACTION
 //   ret DEFAULT
+//   i386: the same search and rules, with the i386 table's numbers
 //
 // Rules are tried in order, first match wins: a spec that allows a syscall
 // only for some arguments lists the ALLOW rule with the conditions first,
 // then the general rule. Names this architecture does not have are skipped,
 // as runc does. Supported comparisons: EQ, NE, MASKED_EQ.
 
-import { AUDIT_ARCH, FILTERED_SYS, SYS, X32_SYSCALL_BIT } from "../../ffi/x86_64/syscalls.ts";
+import {
+  AUDIT_ARCH,
+  AUDIT_ARCH_I386,
+  FILTERED_SYS,
+  I386_SYS,
+  SYS,
+  X32_SYSCALL_BIT,
+} from "../../ffi/x86_64/syscalls.ts";
 import { Errno } from "../../ffi/errno.ts";
 import { UsageError } from "../errors.ts";
 import type { Seccomp, SeccompAction, SeccompArg } from "../spec/types.ts";
@@ -40,10 +49,14 @@ export const RET = {
 const NR = 0, ARCH = 4;
 const argLow = (i: number) => 16 + 8 * i, argHigh = (i: number) => 20 + 8 * i;
 
-/** The number of `name` on x86_64, or undefined. */
-export function syscallNr(name: string): number | undefined {
+/** The number of `name` in `arch`'s table, or undefined. */
+export function syscallNr(name: string, arch: Arch = "x86_64"): number | undefined {
+  if (arch === "i386") return I386_SYS[name];
   return (SYS as Record<string, number>)[name] ?? FILTERED_SYS[name];
 }
+
+/** The ABIs a filter covers: native x86_64, and i386 when the profile lists SCMP_ARCH_X86. */
+export type Arch = "x86_64" | "i386";
 
 interface Insn {
   code: number;
@@ -182,19 +195,36 @@ export function compileSeccomp(spec: Seccomp): Uint8Array {
     );
   }
   const a = new Asm();
-  const kill = a.label(), x32 = a.label(), native = a.label();
+  const kill = a.label(), native = a.label(), i386 = a.label(), notX32 = a.label();
+  const withI386 = arches.includes("SCMP_ARCH_X86");
+  // Far targets are reached through ja (32-bit offset): jt/jf reach 255 only.
   a.ld(ARCH);
-  a.jeq(AUDIT_ARCH, "next", kill);
-  a.ld(NR);
-  a.jge(X32_SYSCALL_BIT, x32, native);
+  a.jeq(AUDIT_ARCH, native, "next");
+  if (withI386) {
+    a.jeq(AUDIT_ARCH_I386, "next", kill);
+    a.ja(i386);
+  }
   a.here(kill);
   a.ret(RET.KILL_PROCESS);
-  a.here(x32);
-  a.ret(retValue("SCMP_ACT_ERRNO", Errno.EPERM));
   a.here(native);
+  a.ld(NR);
+  a.jge(X32_SYSCALL_BIT, "next", notX32);
+  a.ret(retValue("SCMP_ACT_ERRNO", Errno.EPERM));
+  a.here(notX32);
+  emitRules(a, spec, "x86_64");
+  if (withI386) {
+    a.here(i386);
+    a.ld(NR);
+    emitRules(a, spec, "i386");
+  }
+  return a.encode();
+}
+
+/** With A = nr of `arch`: the search, then the rules in order, then the default action. */
+function emitRules(a: Asm, spec: Seccomp, arch: Arch): void {
   const rules = (spec.syscalls ?? []).map((rule) => ({
     rule,
-    nrs: rule.names.map(syscallNr).filter((n): n is number => n !== undefined),
+    nrs: rule.names.map((n) => syscallNr(n, arch)).filter((n): n is number => n !== undefined),
   })).filter((r) => r.nrs.length);
   const named = [...new Set(rules.flatMap((r) => r.nrs))].sort((x, y) => x - y);
   const chain = a.label();
@@ -212,7 +242,6 @@ export function compileSeccomp(spec: Seccomp): Uint8Array {
     a.here(next);
   }
   a.ret(defaultRet);
-  return a.encode();
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Errno } from "../../ffi/errno.ts";
-import { AUDIT_ARCH } from "../../ffi/x86_64/syscalls.ts";
-import { compileSeccomp, RET, syscallNr } from "./bpf.ts";
+import { AUDIT_ARCH, AUDIT_ARCH_I386, I386_SYS } from "../../ffi/x86_64/syscalls.ts";
+import { type Arch, compileSeccomp, RET, syscallNr } from "./bpf.ts";
 import { CLONE_NAMESPACE_FLAGS, defaultSeccomp } from "./profile.ts";
 import type { Seccomp } from "../spec/types.ts";
 
@@ -119,6 +119,12 @@ Deno.test("defaultSeccomp: Docker's refusals, unlocked by capabilities", () => {
   assert.equal(run(prog, nr("personality"), [0xffffffffn]), RET.ALLOW);
   assert.equal(run(prog, nr("personality"), [0x0040000n /* ADDR_NO_RANDOMIZE */]), EPERM);
   assert.equal(CLONE_NAMESPACE_FLAGS & 0x3d0f00, 0);
+  // 32-bit programs: the same refusals through the i386 numbers; other ABIs are killed.
+  assert.equal(run(prog, I386_SYS.keyctl!, [], AUDIT_ARCH_I386), EPERM);
+  assert.equal(run(prog, I386_SYS.clone!, [0x10000000n], AUDIT_ARCH_I386), EPERM);
+  assert.equal(run(prog, 3, /* i386 read */ [], AUDIT_ARCH_I386), RET.ALLOW);
+  assert.equal(run(prog, nr("keyctl"), /* 250: i386 fadvise64 */ [], AUDIT_ARCH_I386), RET.ALLOW);
+  assert.equal(run(prog, 0, [], 0xc00000b7 /* aarch64 */), RET.KILL_PROCESS);
 
   const admin = compileSeccomp(defaultSeccomp([...docker14, "CAP_SYS_ADMIN", "CAP_SYS_TIME"]));
   for (const n of ["unshare", "setns", "mount", "clone3", "settimeofday"]) {
@@ -129,11 +135,11 @@ Deno.test("defaultSeccomp: Docker's refusals, unlocked by capabilities", () => {
 });
 
 /** What `spec` decides for (nr, args), evaluated directly from the rules, first match wins. */
-function reference(spec: Seccomp, nr: number, args: bigint[]): number {
+function reference(spec: Seccomp, nr: number, args: bigint[], arch: Arch): number {
   const ret = (action: string, errno?: number) =>
     action === "SCMP_ACT_ALLOW" ? RET.ALLOW : (RET.ERRNO | (errno ?? Errno.EPERM)) >>> 0;
   for (const r of spec.syscalls ?? []) {
-    if (!r.names.map(syscallNr).includes(nr)) continue;
+    if (!r.names.map((n) => syscallNr(n, arch)).includes(nr)) continue;
     const ok = (r.args ?? []).every((c) => {
       const v = args[c.index] ?? 0n, x = BigInt(c.value), y = BigInt(c.valueTwo ?? 0);
       return c.op === "SCMP_CMP_EQ" ? v === x : c.op === "SCMP_CMP_NE" ? v !== x : (v & x) === y;
@@ -147,9 +153,15 @@ Deno.test("compileSeccomp: every syscall number gets what the rules say; hot one
   for (const caps of [[], ["CAP_SYS_ADMIN"], ["CAP_SYS_NICE", "CAP_SYSLOG"]]) {
     const spec = defaultSeccomp(caps);
     const prog = compileSeccomp(spec);
-    for (let n = 0; n < 460; n++) {
-      for (const args of [[], [0x10000000n], [8n], [0x3d0f00n]]) {
-        assert.equal(run(prog, n, args), reference(spec, n, args), `syscall ${n} ${args}`);
+    for (const [arch, audit] of [["x86_64", AUDIT_ARCH], ["i386", AUDIT_ARCH_I386]] as const) {
+      for (let n = 0; n < 460; n++) {
+        for (const args of [[], [0x10000000n], [8n], [0x3d0f00n]]) {
+          assert.equal(
+            run(prog, n, args, audit),
+            reference(spec, n, args, arch),
+            `${arch} syscall ${n} ${args}`,
+          );
+        }
       }
     }
   }

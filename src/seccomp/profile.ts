@@ -5,6 +5,9 @@
 // when the container has that capability (--cap-add), and --privileged or
 // --security-opt seccomp=unconfined installs no filter at all.
 //
+// The same refusals apply to 32-bit (i386) programs, through their own
+// syscall numbers; x32 is refused outright.
+//
 // Refused always: the kernel keyring (not namespaced), userfaultfd and
 // io_uring (frequent exploit primitives), kexec, and obsolete calls.
 // Refused without CAP_SYS_ADMIN: new namespaces (clone with CLONE_NEW*,
@@ -18,6 +21,8 @@ import type { Seccomp, SeccompRule } from "../spec/types.ts";
 export const CLONE_NAMESPACE_FLAGS = 0x7e020000;
 
 const ALWAYS = [
+  "vm86",
+  "vm86old",
   "add_key",
   "keyctl",
   "request_key",
@@ -58,13 +63,21 @@ const BY_CAPABILITY: Record<string, string[]> = {
     "setns",
     "swapon",
     "swapoff",
+    "umount",
     "umount2",
     "unshare",
   ],
   CAP_SYS_BOOT: ["reboot"],
   CAP_SYS_MODULE: ["init_module", "finit_module", "delete_module"],
   CAP_SYS_PACCT: ["acct"],
-  CAP_SYS_TIME: ["settimeofday", "clock_settime", "clock_adjtime"],
+  CAP_SYS_TIME: [
+    "settimeofday",
+    "stime",
+    "clock_settime",
+    "clock_settime64",
+    "clock_adjtime",
+    "clock_adjtime64",
+  ],
   CAP_SYS_RAWIO: ["iopl", "ioperm"],
   CAP_SYS_PTRACE: ["kcmp"],
   CAP_SYS_NICE: ["get_mempolicy", "mbind", "set_mempolicy", "move_pages"],
@@ -105,7 +118,7 @@ export function defaultSeccomp(caps: readonly string[]): Seccomp {
   }
   return {
     defaultAction: "SCMP_ACT_ALLOW",
-    architectures: ["SCMP_ARCH_X86_64"],
+    architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
     syscalls: rules,
   };
 }
