@@ -89,7 +89,7 @@ export class SupervisorClient {
   }
 
   /** Connects, starting a supervisor first if none answers. */
-  static async connect(timeoutMs = 10_000): Promise<SupervisorClient> {
+  static async connect(timeoutMs = 30_000): Promise<SupervisorClient> {
     const path = socketPath();
     const deadline = Date.now() + timeoutMs;
     let launched = false;
