@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { rootTest, type RunResult, tsbox } from "./lib/harness.ts";
-import { alive, ppid, sleep, supervisors } from "./lib/cli.ts";
+import { alive, ppid, runD, sleep, supervisors } from "./lib/cli.ts";
 
 const N = 50;
 
@@ -131,23 +131,19 @@ rootTest(
   "concurrent stop, kill, restart and exec on the same containers all settle",
   async (root) => {
     const names = Array.from({ length: 8 }, (_, i) => `c${i}`);
-    await Promise.all(names.map((n) =>
-      tsbox(
-        [
-          "run",
-          "-d",
-          "--network",
-          "none",
+    await Promise.all(
+      names.map((n) =>
+        runD(
+          root,
           "--name",
           n,
           "busybox",
           "sh",
           "-c",
           "trap 'exit 0' TERM; while :; do sleep 0.1; done",
-        ],
-        { root, expect: 0 },
-      )
-    ));
+        )
+      ),
+    );
     const ops = await Promise.all(names.flatMap((n, i) => [
       tsbox(["exec", n, "true"], { root }).then((r) => ({ args: `exec ${n} true`, ...r })),
       tsbox([i % 2 ? "restart" : "stop", "-t", "2", n], { root }).then((r) => ({
@@ -179,21 +175,7 @@ rootTest(
     // decide before the supervisor has recorded the exit.
     const names = Array.from({ length: 16 }, (_, i) => `w${i}`);
     const waits = await Promise.all(names.map(async (n, i) => {
-      await tsbox(
-        [
-          "run",
-          "-d",
-          "--network",
-          "none",
-          "--name",
-          n,
-          "busybox",
-          "sh",
-          "-c",
-          `sleep 0.5; exit ${i + 1}`,
-        ],
-        { root, expect: 0 },
-      );
+      await runD(root, "--name", n, "busybox", "sh", "-c", `sleep 0.5; exit ${i + 1}`);
       return (await tsbox(["wait", n], { root, expect: 0 })).stdout.trim();
     }));
     const states = await tsbox(

@@ -12,7 +12,7 @@ import { TsboxError } from "../errors.ts";
 import { openInRoot } from "../mount/securejoin.ts";
 import { relayConsole, windowSize } from "../runtime/console.ts";
 import { execProcess } from "../runtime/exec.ts";
-import { seccompFilter } from "../runtime/init_plan.ts";
+import { seccompFilter } from "../seccomp/bpf.ts";
 import { type NamespaceKind, NAMESPACES } from "../runtime/namespaces.ts";
 import { signalPidfd, waitPidfd } from "../runtime/process.ts";
 import { mergeEnv } from "../spec/env.ts";
@@ -137,7 +137,7 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       user,
       ...(ws ? { consoleSize: { height: ws[0], width: ws[1] } } : {}),
     };
-    const filter = seccompFilter(rec.spec);
+    const filter = seccompFilter(rec.spec.linux?.seccomp);
     let cgroupFd = -1;
     let started;
     try {

@@ -18,7 +18,7 @@ import { parseMountOptions } from "../mount/options.ts";
 import { capMask, capNumber } from "./capabilities.ts";
 import type { NamespaceKind } from "./namespaces.ts";
 import { rlimitNumber, type Step } from "./steps.ts";
-import { compileSeccomp } from "../seccomp/bpf.ts";
+import { seccompFilter } from "../seccomp/bpf.ts";
 
 /** Facts the plan needs beyond the spec. */
 export interface InitContext {
@@ -50,26 +50,6 @@ export interface InitContext {
   searchPath: string[];
   /** The parent's fds a container keeps (OCI --preserve-fds), from fd 3. */
   preserveFds?: number;
-}
-
-/** Filters compiled by this process, by profile: containers mostly share one. */
-const compiled = new Map<string, Uint8Array>();
-
-/**
- * The compiled linux.seccomp of a spec, if it has one. Compiling takes about
- * a millisecond in the supervisor (V8 without its JIT); looking it up, 0.02.
- */
-export function seccompFilter(spec: Spec): Uint8Array | undefined {
-  const profile = spec.linux?.seccomp;
-  if (!profile) return undefined;
-  const key = JSON.stringify(profile);
-  let filter = compiled.get(key);
-  if (!filter) {
-    filter = compileSeccomp(profile);
-    if (compiled.size > 64) compiled.clear();
-    compiled.set(key, filter);
-  }
-  return filter;
 }
 
 /** The command's candidate paths: itself if it has a slash, else each PATH entry. */
@@ -188,7 +168,7 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
   }
   steps.push({ op: "pivot-root", root });
 
-  const filter = seccompFilter(spec);
+  const filter = seccompFilter(spec.linux?.seccomp);
   steps.push(...processSteps(proc, { ...ctx, ...(filter ? { seccomp: filter } : {}) }));
   return steps;
 }
