@@ -3,7 +3,13 @@
 // front (BEGIN IMMEDIATE) and wait for each other (busy_timeout), so parallel
 // commands neither lose updates nor see "database is locked".
 //
-// Tables (schema version 1):
+// The schema grows by migrations (MIGRATIONS below): user_version is the
+// number of migrations applied, each runs once in its own transaction, in
+// order, so a state root made by an earlier tsbox opens and keeps its
+// containers, images and networks. A database from a newer tsbox (a higher
+// user_version than this one knows) is refused, never downgraded.
+//
+// Tables (after migration 1):
 //   images(id, created, size, config)         image_names(name -> image_id)
 //   containers(id, name, image, status, pid, pid_start, boot_id, exit_code,
 //              oom_killed, error, created, started_at, finished_at,
@@ -19,7 +25,8 @@ import { stateRoot } from "../paths.ts";
 import { TsboxError } from "../errors.ts";
 import { checkBoot } from "./boot.ts";
 
-const SCHEMA = `
+/** Migration 1: the schema of the first release. */
+const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS images (
   id TEXT PRIMARY KEY, created TEXT NOT NULL, size INTEGER NOT NULL, config TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS image_names (
@@ -45,8 +52,15 @@ CREATE TABLE IF NOT EXISTS groups (
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, type TEXT NOT NULL,
   action TEXT NOT NULL, id TEXT NOT NULL, attributes TEXT NOT NULL);
-PRAGMA user_version = 1;
 `;
+
+/**
+ * The migrations, in order; append only (never edit one that has shipped).
+ * Each gets the open database inside a transaction.
+ */
+export const MIGRATIONS: readonly { name: string; up: (db: DatabaseSync) => void }[] = [
+  { name: "first schema", up: (db) => db.exec(SCHEMA_V1) },
+];
 
 /** A row as node:sqlite returns it. */
 export type Row = Record<string, SQLInputValue>;
@@ -61,8 +75,31 @@ export class State {
     this.db.exec(
       "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
     );
-    const v = this.db.prepare("PRAGMA user_version").get() as { user_version: number };
-    if (v.user_version < 1) this.tx(() => this.db.exec(SCHEMA));
+    this.migrate();
+  }
+
+  /** The schema version: the number of migrations applied. */
+  version(): number {
+    return (this.db.prepare("PRAGMA user_version").get() as { user_version: number })
+      .user_version;
+  }
+
+  /** Applies the migrations this database lacks, each in its own transaction. */
+  migrate(): void {
+    const have = this.version();
+    if (have > MIGRATIONS.length) {
+      throw new TsboxError(
+        `the state database has schema version ${have}, newer than this tsbox knows (${MIGRATIONS.length}): use a newer tsbox`,
+      );
+    }
+    for (let v = have; v < MIGRATIONS.length; v++) {
+      this.tx(() => {
+        // Another process may have migrated meanwhile (BEGIN IMMEDIATE serializes us).
+        if (this.version() !== v) return;
+        MIGRATIONS[v]!.up(this.db);
+        this.db.exec(`PRAGMA user_version = ${v + 1}`);
+      });
+    }
   }
 
   /** Runs `fn` in one write transaction (nested calls join the outer one). */
