@@ -15,7 +15,7 @@ export const ExitCode = {
 
 /** An error of tsbox with an optional cause and exit code (default 125). */
 export class TsboxError extends Error {
-  override readonly name = "TsboxError";
+  override readonly name: string = "TsboxError";
   /** The exit code main.ts uses for this error. */
   readonly exitCode: number;
 
@@ -26,10 +26,14 @@ export class TsboxError extends Error {
 }
 
 /** A request that is invalid in itself (bad flag, unknown name): nothing was changed. */
-export class UsageError extends TsboxError {}
+export class UsageError extends TsboxError {
+  override readonly name: string = "UsageError";
+}
 
 /** A referenced object does not exist (container, image, network). */
-export class NotFoundError extends TsboxError {}
+export class NotFoundError extends TsboxError {
+  override readonly name: string = "NotFoundError";
+}
 
 function innerExitCode(cause: unknown): number | undefined {
   return cause instanceof TsboxError ? cause.exitCode : undefined;
@@ -95,4 +99,73 @@ export class ErrorList {
  */
 export function runExitCode(code: number): number {
   return code === ExitCode.CANNOT_EXECUTE || code === ExitCode.NOT_FOUND ? code : ExitCode.TSBOX;
+}
+
+/**
+ * An error as it crosses a process boundary (the supervisor's socket): the
+ * chain of causes is kept, each with its kind, so the receiver rebuilds the
+ * same chain (and the same exit code and message) instead of a flat string.
+ */
+export interface WireError {
+  /** "TsboxError", "UsageError", "NotFoundError", "SyscallError" or another Error's name. */
+  name: string;
+  message: string;
+  exitCode?: number;
+  /** SyscallError: the syscall, errno number and what it acted on. */
+  syscall?: string;
+  errno?: number;
+  detail?: string;
+  cause?: WireError;
+}
+
+/** The wire form of `err` and its causes. */
+export function errorToWire(err: unknown): WireError {
+  if (!(err instanceof Error)) return { name: "Error", message: String(err) };
+  const w: WireError = { name: err.name, message: err.message };
+  if (err instanceof TsboxError) w.exitCode = err.exitCode;
+  const sc = err as Error & { syscall?: unknown; errno?: unknown; detail?: unknown };
+  if (typeof sc.syscall === "string" && typeof sc.errno === "number") {
+    w.syscall = sc.syscall;
+    w.errno = sc.errno;
+    w.detail = typeof sc.detail === "string" ? sc.detail : "";
+  }
+  if (err.cause !== undefined) w.cause = errorToWire(err.cause);
+  return w;
+}
+
+/** An error carrying a remote SyscallError's facts (ffi/ is below this module: no import). */
+export class RemoteSyscallError extends Error {
+  override readonly name = "SyscallError";
+  constructor(
+    message: string,
+    readonly syscall: string,
+    readonly errno: number,
+    readonly detail: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Rebuilds an error chain from its wire form. */
+export function errorFromWire(w: WireError): Error {
+  const cause = w.cause ? errorFromWire(w.cause) : undefined;
+  const opts = {
+    ...(cause !== undefined ? { cause } : {}),
+    ...(w.exitCode !== undefined ? { exitCode: w.exitCode } : {}),
+  };
+  switch (w.name) {
+    case "UsageError":
+      return new UsageError(w.message, opts);
+    case "NotFoundError":
+      return new NotFoundError(w.message, opts);
+    case "TsboxError":
+      return new TsboxError(w.message, opts);
+    case "SyscallError":
+      return new RemoteSyscallError(w.message, w.syscall ?? "", w.errno ?? 0, w.detail ?? "");
+    default: {
+      const e = new Error(w.message, cause !== undefined ? { cause } : {});
+      e.name = w.name;
+      return e;
+    }
+  }
 }

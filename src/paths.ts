@@ -8,13 +8,25 @@
 //   $TSBOX_RUNROOT (default /run/tsbox, or $TSBOX_ROOT/run when TSBOX_ROOT is set)
 //   └── ...                                     state that a reboot must forget (pid files, sockets)
 
+let roots: { state?: string; run?: string } = {};
+
+/**
+ * Sets the roots for this process, over the environment: the OCI runtime
+ * front end keeps its state under `--root` (runc's flag).
+ */
+export function setRoots(r: { state?: string; run?: string }): void {
+  roots = { ...r };
+}
+
 /** The persistent state root. */
 export function stateRoot(): string {
-  return Deno.env.get("TSBOX_ROOT") || "/var/lib/tsbox";
+  return roots.state || Deno.env.get("TSBOX_ROOT") || "/var/lib/tsbox";
 }
 
 /** The runtime state root, cleared by a reboot. */
 export function runRoot(): string {
+  if (roots.run) return roots.run;
+  if (roots.state) return `${roots.state}/run`;
   const explicit = Deno.env.get("TSBOX_RUNROOT");
   if (explicit) return explicit;
   return Deno.env.get("TSBOX_ROOT") ? `${stateRoot()}/run` : "/run/tsbox";

@@ -262,7 +262,7 @@ rootTest(
       assert.equal(r.code, 137, r.stderr);
       const rec = row(root, "big")!;
       assert.equal(rec.oom_killed, 1);
-      const spec = JSON.parse(rec.spec as string);
+      const spec = JSON.parse(rec.config as string).spec;
       assert.equal(spec.linux.cgroupsPath, `tsbox/${g}/child/${rec.id}`);
       assert.equal(spec.linux.resources.memory.limit, 256 * MiB);
 

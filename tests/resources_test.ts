@@ -9,7 +9,7 @@ import {
   RUNC_ALLOWED_DEVICE_RULES,
 } from "../src/cgroups/default_devices.ts";
 import { checkGroupName, containerCgroupPath } from "../src/container/cgroup.ts";
-import { defaultRunOptions, type ResourceFlags } from "../src/container/options.ts";
+import { defaultRunOptions, type ResourceFlags } from "../src/spec/run_options.ts";
 import {
   containerResources,
   devNumbers,
@@ -21,7 +21,7 @@ import {
   ramInBytes,
   type ResourceHost,
   resourcesFromFlags,
-} from "../src/container/resources.ts";
+} from "../src/spec/resources.ts";
 import {
   cpuPercent,
   hostCpuNs,

@@ -4,6 +4,7 @@
 //   tsbox/no-cli-in-runtime    src/runtime/ never imports src/cli/
 //   tsbox/error-style          error messages start lower-case (they chain with ": ")
 //   tsbox/no-external-tools    product code starts no external program (Deno.Command)
+//   tsbox/cgroup-files         only src/cgroups/ names cgroup files (tasks, cgroup.procs)
 
 function isProduct(filename: string): boolean {
   return !/(_test\.ts|\/tests\/|\/scripts\/)/.test(filename);
@@ -71,6 +72,29 @@ const plugin: Deno.lint.Plugin = {
                 message: 'error messages are lower-case fragments that chain with ": "',
               });
             }
+          },
+        };
+      },
+    },
+    "cgroup-files": {
+      create(ctx) {
+        const check = (node: Deno.lint.Node, text: string | undefined) => {
+          if (!text || !isProduct(ctx.filename)) return;
+          // The errno hints (ffi/hints.ts) recognize cgroup files in messages; they open none.
+          if (/\/src\/cgroups\/|\/ffi\/hints\.ts$/.test(ctx.filename)) return;
+          if (/cgroup\.procs|\/tasks\b|^tasks$/.test(text)) {
+            ctx.report({
+              node,
+              message: "cgroup files are named only in src/cgroups/: call the driver",
+            });
+          }
+        };
+        return {
+          Literal(node) {
+            if (typeof node.value === "string") check(node, node.value);
+          },
+          TemplateLiteral(node) {
+            for (const q of node.quasis) check(node, q.cooked ?? undefined);
           },
         };
       },

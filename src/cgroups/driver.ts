@@ -106,6 +106,13 @@ export interface CgroupDriver {
    * caller closes it. On hybrid hosts the v1 groups still need addProcess.
    */
   cgroupDirFd(path: string): number | undefined;
+  /**
+   * Files a process writes "0" to in order to move itself into the group:
+   * `tasks` of every v1 hierarchy (a process moving itself skips the
+   * cgroup_threadgroup_rwsem RCU wait a move by another process pays). The
+   * v2 part is joined through cgroupDirFd. [] on unified hosts.
+   */
+  selfJoinFiles(path: string): string[];
   /** The group's path as /proc/PID/cgroup shows it ("/tsbox/abc"). */
   procPath(path: string): string;
   /** Every directory that backs the group, one per hierarchy (for display and leak checks). */

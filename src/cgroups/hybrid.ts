@@ -165,6 +165,10 @@ export class HybridDriver implements CgroupDriver {
     return this.v2.cgroupDirFd(path);
   }
 
+  selfJoinFiles(path: string): string[] {
+    return this.v1.selfJoinFiles(path);
+  }
+
   procPath(path: string): string {
     return `/${normalizePath(path)}`;
   }

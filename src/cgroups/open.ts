@@ -41,3 +41,19 @@ export function driverFor(layout: CgroupLayout, opts: OpenOptions = {}): CgroupD
 export function openCgroups(mountinfoText?: string, opts: OpenOptions = {}): CgroupDriver {
   return driverFor(detectCgroups(mountinfoText), opts);
 }
+
+let cached: { mountinfo: string; layout: CgroupLayout; driver: CgroupDriver } | undefined;
+
+/**
+ * The host's cgroup layout and driver, detected from /proc/self/mountinfo
+ * again only when that changed (the supervisor lives long; a hierarchy may be
+ * mounted meanwhile). Requires root to change anything.
+ */
+export function cgroupHost(): { layout: CgroupLayout; driver: CgroupDriver } {
+  const mountinfo = Deno.readTextFileSync("/proc/self/mountinfo");
+  if (cached?.mountinfo !== mountinfo) {
+    const layout = detectCgroups(mountinfo);
+    cached = { mountinfo, layout, driver: driverFor(layout) };
+  }
+  return cached;
+}

@@ -16,10 +16,11 @@ import { pidfdOpen } from "../runtime/process.ts";
 import { findContainer } from "../state/containers.ts";
 import { SupervisorClient } from "../supervisor/client.ts";
 import { stdinFifo } from "../supervisor/logs.ts";
-import { decodeBase64 } from "../supervisor/protocol.ts";
+import { answerError, decodeBase64 } from "../supervisor/protocol.ts";
 import { readyToStart } from "./lifecycle.ts";
 import { signalContainer } from "./signal.ts";
 import { reconcile } from "./status.ts";
+import { checkTransition } from "./state_machine.ts";
 
 /** Ctrl-P Ctrl-Q, Docker's default detach keys. */
 const DETACH = [0x10, 0x11];
@@ -73,24 +74,14 @@ export async function attachContainer(ref: string, opts: AttachOptions): Promise
   // `start -a` of a stopped container: the supervisor starts it below.
   const ready = opts.start ? readyToStart(ref) : undefined;
   const rec = ready ?? reconcile(findContainer(ref));
-  if (ready) {
-    /* not running yet */
-  } else if (rec.status === "paused") {
-    throw new TsboxError("you cannot attach to a paused container, unpause it first", {
-      exitCode: 1,
-    });
-  } else if (rec.status !== "running") {
-    throw new TsboxError("you cannot attach to a stopped container, start it first", {
-      exitCode: 1,
-    });
-  }
+  if (!ready) checkTransition("attach", rec);
   const client = await SupervisorClient.connect();
   const cleanup: (() => void)[] = [() => client.close()];
   try {
     const ans = await client.request(
       ready ? { op: "start", id: rec.id, attach: true } : { op: "attach", id: rec.id },
     );
-    if (!ans.ok) throw new TsboxError(ans.error, { exitCode: ans.exitCode });
+    if (!ans.ok) throw answerError(ans);
     let detached!: () => void;
     const detach = new Promise<number>((resolve) => (detached = () => resolve(0)));
     if (ans.console !== undefined) {
@@ -115,7 +106,7 @@ export async function attachContainer(ref: string, opts: AttachOptions): Promise
         void pumpInput(master, true, detached);
       }
     } else {
-      if (!opts.noStdin && (rec.options as { interactive?: boolean }).interactive) {
+      if (!opts.noStdin && rec.config.openStdin) {
         // The container holds its stdin FIFO open for reading, so this open does not block.
         const fifo = sys(
           "open",

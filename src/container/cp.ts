@@ -5,6 +5,7 @@
 // with openat2 RESOLVE_IN_ROOT (src/mount/securejoin.ts), so a symlink the
 // container planted can never send a copy out of its root.
 
+import { hasProcess } from "./state_machine.ts";
 import { AT_SYMLINK_NOFOLLOW, O, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from "../../ffi/constants.ts";
 import { Errno } from "../../ffi/errno.ts";
 import { sys, SyscallError, sysRaw } from "../../ffi/syscall.ts";
@@ -29,7 +30,7 @@ export function parseCopyArg(arg: string): { container?: string; path: string } 
 
 /** An O_PATH fd of the container's root, and how to release it. */
 function openRoot(rec: ContainerRecord): { fd: number; release: () => void } {
-  if ((rec.status === "running" || rec.status === "paused") && rec.pid) {
+  if (hasProcess(rec)) {
     const fd = sys(
       "open",
       [`/proc/${rec.pid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC],

@@ -1,7 +1,15 @@
-// Creating a container: resolve the image, build and validate the spec
-// (nothing is touched if that fails), then record the container and make its
-// directory: overlay upper/work dirs, the rootfs mountpoint and the /etc
-// files bound into it. Layout of $TSBOX_ROOT/containers/<id>/:
+// Creating a container, in two phases:
+//
+//   planContainer(RunOptions)   resolve the image, read the host's facts, build the
+//                               ContainerConfig (src/spec/run_config.ts) and check it
+//                               against the state (network, ports, cgroup parent).
+//                               No side effect: a bad request changes nothing.
+//   createFromPlan(plan)        record the container (its name is claimed in the same
+//                               transaction), then make its directory; a failure
+//                               undoes both, so a failed create leaves nothing.
+//
+// The OCI runtime front end plans from a bundle instead and calls
+// createFromPlan the same way. Layout of $TSBOX_ROOT/containers/<id>/:
 //   config.json   the OCI spec
 //   upper/ work/  the overlay's writable layer and its work dir
 //   rootfs/       mountpoint (only ever mounted inside the container's namespaces)
@@ -9,17 +17,25 @@
 //   hostname hosts resolv.conf
 
 import { TsboxError, UsageError } from "../errors.ts";
-import { findImage, type Image } from "../image/store.ts";
+import { findImage } from "../image/store.ts";
 import { containerDir } from "../paths.ts";
 import type { RootfsSource } from "../mount/rootfs.ts";
 import { remapMappings } from "../runtime/userns.ts";
-import { buildSpec, type ImageConfig } from "../spec/from_run.ts";
+import type { ContainerConfig } from "../spec/config.ts";
+import type { ImageConfig } from "../spec/from_run.ts";
+import { buildConfig } from "../spec/run_config.ts";
+import type { RunOptions } from "../spec/run_options.ts";
 import type { Spec } from "../spec/types.ts";
 import { emitEvent } from "../state/events.ts";
-import { addResource, type ContainerRecord, insertContainer, newId } from "../state/containers.ts";
+import {
+  addResource,
+  type ContainerRecord,
+  deleteContainer,
+  insertContainer,
+  newId,
+} from "../state/containers.ts";
 import { containerHosts, containerResolvConf, hostResolvConf } from "./etc_files.ts";
 import { checkCgroup, containerCgroupPath, resourceHost } from "./cgroup.ts";
-import type { RunOptions } from "./options.ts";
 import { boundingSet, holdsCapability, hostDevices, hostLimits } from "./host.ts";
 
 /** A container that exists on disk and in the state, not started yet. */
@@ -28,6 +44,16 @@ export interface Created {
   spec: Spec;
   dir: string;
   rootfs: RootfsSource;
+}
+
+/** A checked request to create a container: everything but the side effects. */
+export interface Plan {
+  id: string;
+  name?: string;
+  /** The image as shown by `ps` (the reference as typed, or the --rootfs directory). */
+  image: string;
+  imageId: string | null;
+  config: ContainerConfig;
 }
 
 function readOr(path: string, fallback = ""): string {
@@ -48,28 +74,33 @@ function readTextFiles(paths: readonly string[]): string[] {
   });
 }
 
-/** Resolves, validates and records a container; makes its directory. */
-export async function createContainer(opts: RunOptions): Promise<Created> {
-  let image: Image | undefined;
+/** Resolves and checks a `run`/`create` request. Throws UsageError/NotFoundError; changes nothing. */
+export async function planContainer(opts: RunOptions): Promise<Plan> {
   let imageRoot: string;
+  let imageId: string | undefined;
+  let imageConfig: ImageConfig = {};
+  let rootfsDir: string | undefined;
   if (opts.rootfs !== undefined) {
     try {
       if (!Deno.statSync(opts.rootfs).isDirectory) throw new Error("not a directory");
     } catch (e) {
       throw new UsageError(`--rootfs ${JSON.stringify(opts.rootfs)}`, { cause: e });
     }
-    imageRoot = Deno.realPathSync(opts.rootfs);
+    rootfsDir = imageRoot = Deno.realPathSync(opts.rootfs);
   } else {
-    image = findImage(opts.image);
+    const image = findImage(opts.image);
     imageRoot = image.rootfs;
+    imageId = image.id;
+    imageConfig = image.config;
   }
-  const config: ImageConfig = image?.config ?? {};
   const id = newId();
   const dir = containerDir(id);
   const hostname = opts.hostname ?? id.slice(0, 12);
   const remap = opts.userns === "remap" ? remapMappings() : undefined;
-  const spec = buildSpec(opts, {
-    image: config,
+  const config = buildConfig(opts, {
+    image: imageConfig,
+    ...(imageId !== undefined ? { imageId, imageRef: opts.image } : {}),
+    ...(rootfsDir !== undefined ? { rootfsDir } : {}),
     hostname,
     passwd: readOr(`${imageRoot}/etc/passwd`),
     group: readOr(`${imageRoot}/etc/group`),
@@ -87,60 +118,98 @@ export async function createContainer(opts: RunOptions): Promise<Created> {
     resourceHost: resourceHost(),
     cgroupsPath: containerCgroupPath(id, opts.cgroupParent),
   });
-  checkCgroup(spec, opts.cgroupParent);
-  if (opts.rootfs !== undefined) spec.root!.path = imageRoot;
+  checkCgroup(config.spec, config.cgroupParent);
+  const mode = config.network.mode;
   // The network modules (netlink, nftables) load only when the container gets a network or ports.
-  if (
-    (opts.network !== "none" && opts.network !== "host") || opts.publish.length || opts.publishAll
-  ) {
-    (await import("../net/request.ts")).validateNetworkRequest(opts, config.ExposedPorts);
+  if (mode.kind === "bridge" || mode.kind === "container") {
+    (await import("../net/request.ts")).checkNetworkRequest(mode, config.network.ports);
   }
-  const record = insertContainer({
+  return {
     id,
     ...(opts.name !== undefined ? { name: opts.name } : {}),
-    image: opts.rootfs !== undefined ? imageRoot : opts.image,
-    imageId: image?.id ?? null,
-    spec,
-    options: opts as unknown as Record<string, unknown>,
+    image: rootfsDir ?? opts.image,
+    imageId: imageId ?? null,
+    config,
+  };
+}
+
+/** The owner of files the container's root must be able to write (--userns remap). */
+function remappedOwner(spec: Spec): { uid: number; gid: number } | undefined {
+  const uid = spec.linux?.uidMappings?.find((m) => m.containerID === 0);
+  const gid = spec.linux?.gidMappings?.find((m) => m.containerID === 0);
+  return uid && gid && spec.linux?.namespaces?.some((n) => n.type === "user")
+    ? { uid: uid.hostID, gid: gid.hostID }
+    : undefined;
+}
+
+/**
+ * Records a planned container and makes its directory. If anything fails,
+ * the record and the directory are gone again. Requires root.
+ */
+export function createFromPlan(plan: Plan): Created {
+  const { id, config } = plan;
+  const spec = config.spec;
+  const dir = containerDir(id);
+  const record = insertContainer({
+    id,
+    ...(plan.name !== undefined ? { name: plan.name } : {}),
+    image: plan.image,
+    imageId: plan.imageId,
+    config,
   });
-  addResource(id, "dir", dir);
-  emitEvent("create", id, { name: record.name, image: record.image });
   try {
+    addResource(id, "dir", dir);
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     Deno.mkdirSync(`${dir}/rootfs`);
-    const owner = remap ? { uid: remap.uid[0]!.hostID, gid: remap.gid[0]!.hostID } : undefined;
+    const owner = remappedOwner(spec);
     const write = (name: string, text: string) => {
       Deno.writeTextFileSync(`${dir}/${name}`, text, { mode: 0o644 });
       if (owner) Deno.chownSync(`${dir}/${name}`, owner.uid, owner.gid);
     };
-    write("hostname", `${hostname}\n`);
+    write("hostname", `${spec.hostname || id.slice(0, 12)}\n`);
     write("hosts", containerHosts([]));
-    write("resolv.conf", containerResolvConf(hostResolvConf(), opts.network === "host"));
+    write(
+      "resolv.conf",
+      containerResolvConf(hostResolvConf(), config.network.mode.kind === "host"),
+    );
     Deno.writeTextFileSync(`${dir}/config.json`, JSON.stringify(spec, null, 2));
-    let rootfs: RootfsSource;
-    if (opts.rootfs !== undefined) {
-      rootfs = { kind: "dir", path: imageRoot };
-    } else {
+    if (config.rootfs.kind === "image") {
       Deno.mkdirSync(`${dir}/upper`, { mode: 0o755 });
       Deno.mkdirSync(`${dir}/work`, { mode: 0o700 });
       if (owner) Deno.chownSync(`${dir}/upper`, owner.uid, owner.gid);
-      rootfs = { kind: "overlay", lower: [imageRoot], upper: `${dir}/upper`, work: `${dir}/work` };
     }
-    if (remap) Deno.mkdirSync(`${dir}/idmap`);
-    return { record, spec, dir, rootfs };
+    if (owner) Deno.mkdirSync(`${dir}/idmap`);
   } catch (e) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch { /* never made, or gone */ }
+    try {
+      deleteContainer(id);
+    } catch { /* the state itself failed: nothing was kept either */ }
     throw new TsboxError(`create container directory ${JSON.stringify(dir)}`, { cause: e });
   }
+  emitEvent("create", id, { name: record.name, image: record.image });
+  return containerFromRecord(record);
+}
+
+/** Plans and creates a container for a `run`/`create` request. */
+export async function createContainer(opts: RunOptions): Promise<Created> {
+  return createFromPlan(await planContainer(opts));
+}
+
+/** The root filesystem a container's record says it runs on. */
+export function rootfsOf(rec: ContainerRecord, dir = containerDir(rec.id)): RootfsSource {
+  const r = rec.config.rootfs;
+  return r.kind === "dir" ? { kind: "dir", path: r.path } : {
+    kind: "overlay",
+    lower: [findImage(r.imageId).rootfs],
+    upper: `${dir}/upper`,
+    work: `${dir}/work`,
+  };
 }
 
 /** A created container rebuilt from its record (to start it again, or from the supervisor). */
 export function containerFromRecord(rec: ContainerRecord): Created {
   const dir = containerDir(rec.id);
-  const rootfs: RootfsSource = rec.imageId === null ? { kind: "dir", path: rec.spec.root!.path } : {
-    kind: "overlay",
-    lower: [findImage(rec.imageId).rootfs],
-    upper: `${dir}/upper`,
-    work: `${dir}/work`,
-  };
-  return { record: rec, spec: rec.spec, dir, rootfs };
+  return { record: rec, spec: rec.spec, dir, rootfs: rootfsOf(rec, dir) };
 }

@@ -6,8 +6,6 @@ import { readFileText } from "../../ffi/file.ts";
 import { O } from "../../ffi/constants.ts";
 import { SyscallError, sysRaw } from "../../ffi/syscall.ts";
 import { Errno } from "../../ffi/errno.ts";
-import { detectCgroups } from "../cgroups/detect.ts";
-import { parseProcCgroup } from "../cgroups/proc.ts";
 import { TsboxError } from "../errors.ts";
 import { openInRoot } from "../mount/securejoin.ts";
 import { relayConsole, windowSize } from "../runtime/console.ts";
@@ -20,7 +18,9 @@ import { resolveUser } from "../spec/user.ts";
 import type { Process } from "../spec/types.ts";
 import { findContainer } from "../state/containers.ts";
 import { SIGNALS } from "../../ffi/constants.ts";
+import { containerCgroup, joinPlan } from "./cgroup.ts";
 import { openContainerPidfd } from "./signal.ts";
+import { checkTransition } from "./state_machine.ts";
 import { processAlive, reconcile } from "./status.ts";
 
 /** Options of `exec`. */
@@ -56,30 +56,6 @@ function namespacesOf(pid: number): NamespaceKind["oci"][] {
   return out;
 }
 
-/** Where `pid`'s groups are, as seen from the host: the cgroup2 directory and the v1 `tasks` files. */
-function cgroupsOf(pid: number): { v2Dir?: string; v1Tasks: string[] } {
-  let layout;
-  try {
-    layout = detectCgroups();
-  } catch {
-    return { v1Tasks: [] };
-  }
-  const out: { v2Dir?: string; v1Tasks: string[] } = { v1Tasks: [] };
-  for (const e of parseProcCgroup(readFileText(`/proc/${pid}/cgroup`))) {
-    const sub = e.path === "/" ? "" : e.path;
-    if (e.hierarchy === 0) {
-      if (layout.v2Root) out.v2Dir = `${layout.v2Root}${sub}`;
-      continue;
-    }
-    const first = e.controllers[0] ?? "";
-    const mount = first.startsWith("name=")
-      ? layout.named[first.slice(5)]
-      : (layout.v1 as Record<string, string>)[first];
-    if (mount) out.v1Tasks.push(`${mount}${sub}/tasks`);
-  }
-  return out;
-}
-
 function readInContainer(pid: number, path: string): string {
   const root = sysRaw("open", [`/proc/${pid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC]);
   if (root < 0) return "";
@@ -100,14 +76,7 @@ function readInContainer(pid: number, path: string): string {
 /** Runs `opts.command` in container `ref`; returns its exit code (or 0 with --detach). */
 export async function execInContainer(ref: string, opts: ExecOptions): Promise<number> {
   const rec = reconcile(findContainer(ref));
-  if (rec.status === "paused") {
-    throw new TsboxError(`container ${rec.name} is paused, unpause the container before exec`, {
-      exitCode: 1,
-    });
-  }
-  if (rec.status !== "running") {
-    throw new TsboxError(`container ${rec.name} is not running`, { exitCode: 1 });
-  }
+  checkTransition("exec", rec);
   const pidfd = openContainerPidfd(rec);
   if (pidfd === undefined) {
     throw new TsboxError(`container ${rec.name} is not running`, { exitCode: 1 });
@@ -138,20 +107,20 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       ...(ws ? { consoleSize: { height: ws[0], width: ws[1] } } : {}),
     };
     const filter = seccompFilter(rec.spec.linux?.seccomp);
-    let cgroupFd = -1;
+    // The same driver calls as the container's first process (src/container/cgroup.ts).
+    const path = containerCgroup(rec);
+    let join: ReturnType<typeof joinPlan> | undefined;
     let started;
     try {
-      const groups = cgroupsOf(rec.pid!);
-      if (groups.v2Dir !== undefined) {
-        cgroupFd = sysRaw("open", [groups.v2Dir, O.PATH | O.DIRECTORY | O.CLOEXEC]);
-      }
+      join = path ? joinPlan(path) : undefined;
       started = execProcess({
         pid: rec.pid!,
         pidfd,
         namespaces: namespacesOf(rec.pid!),
         process: proc,
-        ...(cgroupFd >= 0 ? { cgroupFd } : {}),
-        cgroupTasks: groups.v1Tasks,
+        ...(join?.dirFd !== undefined ? { cgroupFd: join.dirFd } : {}),
+        cgroupTasks: join?.selfJoin ?? [],
+        ...(join ? { placeInCgroup: join.place } : {}),
         ...(filter ? { seccomp: filter } : {}),
         stdio: {
           stdin: opts.interactive && !opts.detach ? "inherit" : "null",
@@ -167,7 +136,7 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       }
       throw e;
     } finally {
-      if (cgroupFd >= 0) sysRaw("close", [cgroupFd]);
+      join?.close();
     }
     if (opts.detach) {
       sysRaw("close", [started.pidfd]);

@@ -8,7 +8,7 @@ import { formatError } from "../errors.ts";
 import { getContainer, updateContainer } from "../state/containers.ts";
 import { now } from "../state/db.ts";
 import { emitEvent } from "../state/events.ts";
-import { parseRestartPolicy, shouldRestart } from "../supervisor/restart.ts";
+import { shouldRestart } from "./restart.ts";
 import { NO_TRACE, type Tracer } from "../runtime/trace.ts";
 import { afterExit } from "./cgroup.ts";
 import { destroyContainer, releaseResources } from "./remove.ts";
@@ -34,9 +34,8 @@ export async function recordExit(
       afterExit(rec))).oomKilled;
   } catch { /* no cgroup */ }
   if (oomKilled && code !== undefined && code < 128) code = 137;
-  const opts = rec.options as { restart?: string; autoRemove?: boolean };
+  const { restart: policy, autoRemove } = rec.config;
   const wasStarted = rec.startedAt !== null;
-  const policy = parseRestartPolicy(opts.restart ?? "no");
   // An unknown exit status (its supervisor died) still restarts under always/unless-stopped.
   const restart = wasStarted && !rec.stopRequested && rec.status !== "removing" &&
     (code === undefined
@@ -61,7 +60,7 @@ export async function recordExit(
   }
   trace.line("parent", `record the exit (${code ?? "unknown"})`);
   try {
-    if (opts.autoRemove && !restart) {
+    if (autoRemove && !restart) {
       await trace.runAsync("remove the container (--rm)", () => destroyContainer(id));
       emitEvent("destroy", id, { name: rec.name, image: rec.image });
     } else {
@@ -84,7 +83,7 @@ export async function recordStartFailure(
   if (!rec) return;
   updateContainer(id, { status: "created", pid: null, pidStart: null, error, exitCode });
   try {
-    if ((rec.options as { autoRemove?: boolean }).autoRemove) await destroyContainer(id);
+    if (rec.config.autoRemove) await destroyContainer(id);
     else await releaseResources(id, ["dir"]);
   } catch (e) {
     updateContainer(id, { error: `${error}; ${formatError(e)}` });

@@ -4,9 +4,9 @@
 
 import { containerDir } from "../paths.ts";
 import { NAMESPACES } from "../runtime/namespaces.ts";
-import type { ContainerRecord } from "../state/containers.ts";
+import { containerLeases, type ContainerRecord } from "../state/containers.ts";
 import { bindingsOf } from "../net/reservations.ts";
-import { state } from "../state/db.ts";
+import { networkModeText } from "../spec/config.ts";
 import { cgroupInfo } from "./cgroup.ts";
 import { reconcile } from "./status.ts";
 
@@ -27,17 +27,8 @@ function macFor(ip: string): string {
   );
 }
 
-function networkSettings(
-  rec: ContainerRecord,
-  opts: Record<string, unknown>,
-): Record<string, unknown> {
-  const leases = state().all<
-    { network: string; address: string; gateway: string | null; subnet: string | null }
-  >(
-    `SELECT leases.network, leases.address, networks.gateway, networks.subnet FROM leases
-     LEFT JOIN networks ON networks.name = leases.network WHERE leases.container_id = ?`,
-    rec.id,
-  );
+function networkSettings(rec: ContainerRecord): Record<string, unknown> {
+  const leases = containerLeases(rec.id);
   const networks: Record<string, unknown> = {};
   for (const l of leases) {
     networks[l.network] = {
@@ -56,7 +47,7 @@ function networkSettings(
   }
   const first = leases[0];
   return {
-    NetworkMode: (opts.network as string) ?? "bridge",
+    NetworkMode: networkModeText(rec.config.network.mode),
     IPAddress: first?.address ?? "",
     Gateway: first?.gateway ?? "",
     MacAddress: first ? macFor(first.address) : "",
@@ -71,7 +62,7 @@ export function inspectContainer(r: ContainerRecord): Record<string, unknown> {
   const rec = reconcile(r);
   const spec = rec.spec;
   const proc = spec.process!;
-  const opts = rec.options;
+  const cfg = rec.config;
   const dir = containerDir(rec.id);
   const running = rec.status === "running" || rec.status === "paused";
   let cgroup: unknown = null;
@@ -122,19 +113,17 @@ export function inspectContainer(r: ContainerRecord): Record<string, unknown> {
     RestartCount: rec.restartCount,
     Driver: "overlay",
     HostConfig: {
-      AutoRemove: opts.autoRemove ?? false,
-      NetworkMode: opts.network ?? "bridge",
-      PortBindings: opts.publish ?? [],
-      RestartPolicy: {
-        Name: String(opts.restart ?? "no").split(":")[0],
-        MaximumRetryCount: Number(String(opts.restart ?? "").split(":")[1] ?? 0),
-      },
-      Privileged: opts.privileged ?? false,
+      AutoRemove: cfg.autoRemove,
+      NetworkMode: networkModeText(cfg.network.mode),
+      PortBindings: cfg.network.publish,
+      RestartPolicy: { Name: cfg.restart.name, MaximumRetryCount: cfg.restart.maxRetries },
+      Privileged: cfg.request.privileged,
       ReadonlyRootfs: spec.root?.readonly ?? false,
-      CapAdd: opts.capAdd ?? [],
-      CapDrop: opts.capDrop ?? [],
-      UsernsMode: opts.userns === "remap" ? "remap" : "",
-      CgroupParent: opts.cgroupParent ?? "",
+      CapAdd: cfg.request.capAdd,
+      CapDrop: cfg.request.capDrop,
+      UsernsMode: cfg.request.userns === "remap" ? "remap" : "",
+      CgroupParent: cfg.cgroupParent ?? "",
+      LogConfig: { Type: cfg.log.driver, Config: cfg.log.opts },
       Resources: spec.linux?.resources ?? {},
       MaskedPaths: spec.linux?.maskedPaths ?? [],
       ReadonlyPaths: spec.linux?.readonlyPaths ?? [],
@@ -157,17 +146,14 @@ export function inspectContainer(r: ContainerRecord): Record<string, unknown> {
       Hostname: spec.hostname ?? "",
       User: proc.user.uid === 0 && proc.user.gid === 0 ? "" : `${proc.user.uid}:${proc.user.gid}`,
       Tty: proc.terminal ?? false,
-      OpenStdin: opts.interactive ?? false,
+      OpenStdin: cfg.openStdin,
       Env: proc.env ?? [],
       Cmd: proc.args,
       Image: rec.image,
       WorkingDir: proc.cwd,
-      Labels: Object.fromEntries(((opts.labels as string[] | undefined) ?? []).map((l) => {
-        const i = l.indexOf("=");
-        return i < 0 ? [l, ""] : [l.slice(0, i), l.slice(i + 1)];
-      })),
+      Labels: cfg.labels,
     },
-    NetworkSettings: networkSettings(rec, opts),
+    NetworkSettings: networkSettings(rec),
     Cgroup: cgroup,
     Namespaces: namespaceIds(running ? rec.pid : null),
     Spec: spec,

@@ -1,58 +1,24 @@
-// Lifecycle operations on existing containers. Allowed transitions, as
-// runc's state machine (state_linux.go):
-//
-//   created ──start──▶ running ──pause──▶ paused
-//      │                │   ▲               │
-//      │                │   └───unpause─────┘
-//      │           exit/stop/kill
-//      ▼                ▼
-//    (rm) ◀──────── exited/dead ──start──▶ running
-//
-// An operation not allowed in the current state fails before any side
+// Lifecycle operations on existing containers: stop, kill, start, restart,
+// wait, rm, rename. Each asks the state machine (state_machine.ts) first, so
+// an operation not allowed in the current state fails before any side
 // effect, e.g. "cannot kill web: container is not running".
 
 import { SIGKILL, SIGNALS } from "../../ffi/constants.ts";
 import { TsboxError, UsageError } from "../errors.ts";
 import {
-  checkName,
   type ContainerRecord,
   findContainer,
   getContainer,
-  type Status,
+  renameContainerRecord,
   updateContainer,
 } from "../state/containers.ts";
-import { state } from "../state/db.ts";
 import { emitEvent, lastExitCode } from "../state/events.ts";
 import { superviseStart } from "./detach.ts";
 import { recordExit } from "./exit.ts";
 import { destroyContainer } from "./remove.ts";
 import { signalContainer, waitGone } from "./signal.ts";
 import { reconcile } from "./status.ts";
-
-/** The operations, and the states each is allowed from. */
-const ALLOWED: Record<string, Status[]> = {
-  start: ["created", "exited", "dead"],
-  stop: ["running", "paused", "restarting"],
-  kill: ["running", "paused"],
-  pause: ["running"],
-  unpause: ["paused"],
-  exec: ["running"],
-};
-
-const ACTIVE: readonly Status[] = ["running", "paused", "restarting"];
-
-function describe(status: Status): string {
-  return status === "exited" || status === "created" || status === "dead" ? "not running" : status;
-}
-
-/** Throws unless `op` is allowed for `rec`'s state. */
-export function checkTransition(op: keyof typeof ALLOWED, rec: ContainerRecord): void {
-  if (!ALLOWED[op]!.includes(rec.status)) {
-    throw new TsboxError(`cannot ${op} ${rec.name}: container is ${describe(rec.status)}`, {
-      exitCode: 1,
-    });
-  }
-}
+import { ACTIVE, checkTransition, isActive } from "./state_machine.ts";
 
 /** Parses a signal given as "TERM", "SIGTERM" or "15". */
 export function parseSignal(s: string): number {
@@ -162,7 +128,7 @@ export async function waitContainer(ref: string): Promise<number> {
     const now = getContainer(rec.id);
     if (!now) return lastExitCode(rec.id) ?? rec.exitCode ?? 0; // removed (--rm)
     const r = reconcile(now);
-    if (!ACTIVE.includes(r.status) && !(r.status === "created" && r.pid)) return r.exitCode ?? 0;
+    if (!isActive(r)) return r.exitCode ?? 0;
     await new Promise((res) => setTimeout(res, 50));
   }
 }
@@ -170,13 +136,8 @@ export async function waitContainer(ref: string): Promise<number> {
 /** `rm`: remove a container; a running one only with `force` (killed with SIGKILL first). */
 export async function removeContainer(ref: string, force: boolean): Promise<void> {
   const rec = reconcile(findContainer(ref));
-  if (ACTIVE.includes(rec.status) || (rec.status === "created" && rec.pid)) {
-    if (!force) {
-      throw new TsboxError(
-        `cannot remove container "${rec.name}": container is ${rec.status}: stop the container before removing or force remove`,
-        { exitCode: 1 },
-      );
-    }
+  if (isActive(rec)) {
+    if (!force) checkTransition("remove", rec);
     updateContainer(rec.id, { status: "removing", stopRequested: true });
     signalContainer(rec, SIGKILL);
     await thawIfPaused(rec);
@@ -190,21 +151,10 @@ export async function removeContainer(ref: string, force: boolean): Promise<void
 
 /** `rename`: give a container a new, unique name. */
 export function renameContainer(ref: string, name: string): void {
-  checkName(name);
-  state().tx(() => {
-    const rec = findContainer(ref);
-    const other = state().get<{ id: string }>(
-      "SELECT id FROM containers WHERE name = ? AND id != ?",
-      name,
-      rec.id,
-    );
-    if (other) {
-      throw new TsboxError(
-        `the container name "/${name}" is already in use by container "${other.id}"`,
-        { exitCode: 1 },
-      );
-    }
-    updateContainer(rec.id, { name });
-    emitEvent("rename", rec.id, { name, oldName: rec.name });
-  });
+  const rec = findContainer(ref);
+  renameContainerRecord(
+    rec.id,
+    name,
+    () => emitEvent("rename", rec.id, { name, oldName: rec.name }),
+  );
 }

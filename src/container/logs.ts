@@ -2,6 +2,7 @@
 // stdout lines to our stdout, stderr lines to our stderr, optionally the
 // last N, with timestamps, and following new lines until the container stops.
 
+import { isActive } from "./state_machine.ts";
 import { findContainer, getContainer } from "../state/containers.ts";
 import { type LogLine, logPath, parseLog } from "../supervisor/logs.ts";
 import { reconcile } from "./status.ts";
@@ -66,7 +67,7 @@ export async function printLogs(ref: string, opts: LogOptions): Promise<void> {
     ({ text, end } = readFrom(path, end));
     print(parseLog(text), opts.timestamps);
     const now = getContainer(rec.id);
-    if (!now || !["running", "paused", "restarting"].includes(reconcile(now).status)) {
+    if (!now || !isActive(reconcile(now))) {
       ({ text, end } = readFrom(path, end));
       print(parseLog(text), opts.timestamps);
       return;

@@ -9,7 +9,7 @@ import { TsboxError } from "../errors.ts";
 import { type ContainerRecord, findContainer, updateContainer } from "../state/containers.ts";
 import { emitEvent } from "../state/events.ts";
 import { cgroupHost, containerCgroup } from "./cgroup.ts";
-import { checkTransition } from "./lifecycle.ts";
+import { checkTransition } from "./state_machine.ts";
 import { reconcile } from "./status.ts";
 
 function groupOf(rec: ContainerRecord, op: string): string {

@@ -1,20 +1,25 @@
-// `tsbox run` in the foreground. As with Docker, the long-lived process does
-// the work: the CLI hands the request and its own stdio to the supervisor
+// `tsbox run`. As with Docker, the long-lived process does the work: the CLI
+// checks the request (src/spec/run_config.ts checkRunOptions, before this
+// module runs), resolves what only it knows (its environment, working
+// directory and terminal size), and hands the request to the supervisor
 // (src/supervisor/server.ts), which creates and starts the container warm —
-// nothing to load or compile — with the CLI's fds 0-2 (pidfd_getfd(2)) as
-// the container's stdio. The CLI relays a terminal, forwards its signals to
-// the container's PID 1, prints --trace lines, and exits with the
-// container's code (128+N when killed by signal N). The container outlives a
-// CLI killed meanwhile, and `ps` keeps telling the truth about it.
+// nothing to load or compile. Detached (`-d`), the container's output goes
+// to its log and the CLI prints its id. In the foreground, the CLI's fds 0-2
+// (pidfd_getfd(2)) are the container's stdio; the CLI relays a terminal,
+// forwards its signals to the container's PID 1, prints --trace lines, and
+// exits with the container's code (128+N when killed by signal N). The
+// container outlives a CLI killed meanwhile, and `ps` keeps telling the
+// truth about it.
 
 import { SIGNALS } from "../../ffi/constants.ts";
 import { sys, sysRaw } from "../../ffi/syscall.ts";
-import { runExitCode, TsboxError } from "../errors.ts";
+import { exitCodeOf, runExitCode, TsboxError } from "../errors.ts";
 import { relayConsole, windowSize } from "../runtime/console.ts";
 import { pidfdOpen, signalPidfd } from "../runtime/process.ts";
 import { parseEnvFile } from "../spec/env.ts";
 import { SupervisorClient } from "../supervisor/client.ts";
-import type { RunOptions } from "./options.ts";
+import { answerError } from "../supervisor/protocol.ts";
+import type { RunOptions } from "../spec/run_options.ts";
 
 /** Signals tsbox passes on to the container, as `docker run` does (sig-proxy). */
 const FORWARDED: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"];
@@ -44,6 +49,33 @@ function resolveHere(opts: RunOptions): RunOptions {
   };
 }
 
+/** A `run` error with `docker run`'s exit code (126 and 127 stay, else 125). */
+function runError(e: unknown): TsboxError {
+  return new TsboxError("", { cause: e, exitCode: runExitCode(exitCodeOf(e)) });
+}
+
+/** Starts a container in the background (`run -d`); returns its id. */
+export async function runDetached(opts: RunOptions): Promise<string> {
+  const options = resolveHere(opts);
+  const fault = Deno.env.get("TSBOX_FAULT");
+  const client = await SupervisorClient.connect();
+  let res;
+  try {
+    res = await client.request({
+      op: "run",
+      options,
+      detach: true,
+      clientPid: Deno.pid,
+      trace: false,
+      ...(fault ? { fault } : {}),
+    });
+  } finally {
+    client.close();
+  }
+  if (!res.ok) throw runError(answerError(res));
+  return res.id!;
+}
+
 /** Runs a container in the foreground; returns its exit code. */
 export async function runForeground(opts: RunOptions): Promise<number> {
   // Listen before the container exists: a signal that arrives while it starts
@@ -63,7 +95,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     const fault = Deno.env.get("TSBOX_FAULT");
     await client.send({
       op: "run",
-      options: resolveHere(opts) as unknown as Record<string, unknown>,
+      options: resolveHere(opts),
       clientPid: Deno.pid,
       trace: opts.trace,
       ...(fault ? { fault } : {}),
@@ -74,7 +106,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
       if (m === undefined) throw new TsboxError("lost the supervisor while starting the container");
       if ("trace" in m) console.error(m.trace);
       else if ("ok" in m) {
-        if (!m.ok) throw new TsboxError(m.error, { exitCode: runExitCode(m.exitCode) });
+        if (!m.ok) throw runError(answerError(m));
         started = {
           pid: m.pid!,
           ...(m.console !== undefined ? { console: m.console, supervisor: m.supervisor! } : {}),

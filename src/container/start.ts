@@ -10,6 +10,7 @@ import type { Tracer } from "../runtime/trace.ts";
 import { addResource, removeResource, updateContainer } from "../state/containers.ts";
 import { now } from "../state/db.ts";
 import { emitEvent } from "../state/events.ts";
+import { wiresNetwork } from "../spec/config.ts";
 import { prepareCgroup } from "./cgroup.ts";
 import type { Created } from "./create.ts";
 import { bootId, processStartTime } from "./proc.ts";
@@ -33,10 +34,9 @@ async function startSteps(c: Created, stdio: Stdio, trace: Tracer): Promise<Star
   const cgroup = prepareCgroup(c, trace);
   faultPoint("after-cgroup");
   // Netlink and nftables are loaded only for containers that get a network of their own.
-  const mode = (c.record.options as { network?: string }).network ?? "bridge";
-  const network = mode === "none" || mode === "host"
-    ? undefined
-    : await (await import("../net/attach.ts")).prepareNetwork(c, trace);
+  const network = wiresNetwork(c.record.config)
+    ? await (await import("../net/attach.ts")).prepareNetwork(c, trace)
+    : undefined;
   faultPoint("after-network");
   const started = await startContainer({
     spec: c.spec,

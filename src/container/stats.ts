@@ -6,6 +6,7 @@
 // of the container's network interfaces (/proc/PID/net/dev of its init).
 // Docker's formulas: cli/command/container/stats_helpers.go.
 
+import { hasProcess } from "./state_machine.ts";
 import type { CgroupStats } from "../cgroups/driver.ts";
 import { readHostInfo } from "../cgroups/host.ts";
 import type { ContainerRecord } from "../state/containers.ts";
@@ -99,7 +100,7 @@ export function sampleStats(rec: ContainerRecord): StatsSample {
   };
   const path = containerCgroup(rec);
   const { driver } = cgroupHost();
-  if (!path || !["running", "paused"].includes(rec.status) || !driver.exists(path)) return s;
+  if (!path || !hasProcess(rec) || !driver.exists(path)) return s;
   const st = driver.stats(path);
   s.running = true;
   s.cpuNs = st.cpu.usageNs;

@@ -12,8 +12,9 @@ import {
   listResources,
   removeResource,
   updateContainer,
+  updateContainerIf,
 } from "../state/containers.ts";
-import { now, state } from "../state/db.ts";
+import { now } from "../state/db.ts";
 import { runRoot } from "../paths.ts";
 import { bootId, processStartTime } from "./proc.ts";
 
@@ -108,9 +109,6 @@ export function reconcile(rec: ContainerRecord): ContainerRecord {
     };
   }
   // Only if the record is still what we looked at (another tsbox may have recorded the exit meanwhile).
-  state().tx(() => {
-    const cur = getContainer(rec.id);
-    if (cur && cur.status === rec.status && cur.pid === rec.pid) updateContainer(rec.id, update);
-  });
+  updateContainerIf(rec.id, rec, update);
   return getContainer(rec.id) ?? rec;
 }

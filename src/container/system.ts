@@ -2,6 +2,7 @@
 // removing what nothing uses (stopped containers, unused user networks,
 // unused images).
 
+import { allowed } from "./state_machine.ts";
 import { listImages } from "../image/store.ts";
 import { removeImage } from "../image/store.ts";
 import { listNetworks, networkInUse, removeNetwork } from "../net/network.ts";
@@ -81,7 +82,7 @@ export interface PruneReport {
 export async function systemPrune(allImages: boolean): Promise<PruneReport> {
   const report: PruneReport = { containers: [], networks: [], images: [], errors: [] };
   for (const c of listContainers().map(reconcile)) {
-    if (["exited", "dead"].includes(c.status) || (c.status === "created" && !c.pid)) {
+    if (allowed("remove", c)) {
       try {
         await removeContainer(c.id, false);
         report.containers.push(c.id);

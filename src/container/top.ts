@@ -2,6 +2,9 @@
 // (or descendants of the init when the namespace is the host's), from /proc
 // as ps(1) reads it (proc(5): stat fields 4 ppid, 7 tty, 14-15 times, 22 start).
 
+import type { ContainerRecord } from "../state/containers.ts";
+import { checkTransition } from "./state_machine.ts";
+
 /** One process, in `ps -ef` columns. */
 export interface ProcessRow {
   uid: string;
@@ -31,8 +34,10 @@ function userName(uid: number): string {
   }
 }
 
-/** The processes sharing `initPid`'s PID namespace, by pid. */
-export function containerProcesses(initPid: number): ProcessRow[] {
+/** The processes of a running container: those sharing its init's PID namespace, by pid. */
+export function containerProcesses(rec: ContainerRecord): ProcessRow[] {
+  checkTransition("top", rec);
+  const initPid = rec.pid!;
   const ns = Deno.readLinkSync(`/proc/${initPid}/ns/pid`);
   const own = Deno.readLinkSync("/proc/self/ns/pid");
   const boot = bootTimeMs();

@@ -24,7 +24,6 @@ import { Errno } from "../../ffi/errno.ts";
 import { sys, sysRaw } from "../../ffi/syscall.ts";
 import { TsboxError } from "../errors.ts";
 import type { Created } from "../container/create.ts";
-import { findImage } from "../image/store.ts";
 import { monotonicNs, type Tracer } from "../runtime/trace.ts";
 import { addResource, listResources, removeResource } from "../state/containers.ts";
 import { state } from "../state/db.ts";
@@ -40,7 +39,7 @@ import {
 } from "./network.ts";
 import { addPortRules, resolvePorts } from "./portmap.ts";
 import type { PortBinding } from "./ports.ts";
-import { containerNetnsPath, type NetworkOptions, parseNetworkRequest } from "./request.ts";
+import { containerNetnsPath } from "./request.ts";
 import { checkNotReserved, NETWORK_KIND, portKey, reservedHostPorts } from "./reservations.ts";
 import { resourceKey, undoNetworkResource } from "./teardown.ts";
 import { hostNetfilter, hostRoute } from "./sockets.ts";
@@ -66,18 +65,7 @@ export function prepareNetwork(c: Created, trace: Tracer): Promise<NetworkPlan |
 function prepare(c: Created, trace: Tracer): NetworkPlan | undefined {
   const t0 = trace.enabled ? monotonicNs() : 0n;
   trace.sync();
-  const opts = c.record.options as unknown as NetworkOptions;
-  const exposed = opts.publishAll && c.record.imageId
-    ? findImage(c.record.imageId).config.ExposedPorts
-    : undefined;
-  const req = parseNetworkRequest(
-    {
-      network: opts.network ?? "bridge",
-      publish: opts.publish ?? [],
-      publishAll: !!opts.publishAll,
-    },
-    exposed,
-  );
+  const req = c.record.config.network;
   // Left from an earlier start of this container (a crash): undo first.
   for (const r of listResources(c.record.id).filter((r) => r.kind === NETWORK_KIND).reverse()) {
     undoNetworkResource(c.record.id, r);
@@ -86,6 +74,7 @@ function prepare(c: Created, trace: Tracer): NetworkPlan | undefined {
   switch (req.mode.kind) {
     case "none":
     case "host":
+    case "spec":
       return undefined;
     case "container": {
       const path = containerNetnsPath(req.mode.ref);

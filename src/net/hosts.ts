@@ -50,7 +50,7 @@ export function writeInPlace(path: string, text: string): void {
 /** The members of a network: its leases, with names and hostnames. */
 export function membersOf(network: string): HostsMember[] {
   return state().all<{ id: string; name: string | null; hostname: string | null; address: string }>(
-    `SELECT l.container_id AS id, c.name AS name, json_extract(c.spec, '$.hostname') AS hostname,
+    `SELECT l.container_id AS id, c.name AS name, json_extract(c.config, '$.spec.hostname') AS hostname,
             l.address AS address
        FROM leases l LEFT JOIN containers c ON c.id = l.container_id
       WHERE l.network = ? ORDER BY l.address`,

@@ -15,6 +15,7 @@
 // "tsbox-net:NAME"), so removal finds them without records; building and
 // removing them happens under the network lock (lock.ts).
 
+import { DEFAULT_NETWORK_NAME } from "./mode.ts";
 import { ErrorList, NotFoundError, TsboxError, UsageError } from "../errors.ts";
 import { now, type State, state } from "../state/db.ts";
 import { newId } from "../state/containers.ts";
@@ -51,7 +52,7 @@ export interface Network {
 
 /** The default network's name, bridge and addresses (Docker's docker0 values). */
 export const DEFAULT_NETWORK = {
-  name: "bridge",
+  name: DEFAULT_NETWORK_NAME,
   bridge: "tsbox0",
   subnet: "172.17.0.0/16",
   gateway: "172.17.0.1",

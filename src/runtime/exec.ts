@@ -11,7 +11,6 @@ import { O } from "../../ffi/constants.ts";
 import { decodeRecords, encodeProgram, ERROR_RECORD_SIZE } from "../../ffi/program.ts";
 import { spawn } from "../../ffi/spawn.ts";
 import { sys, sysRaw } from "../../ffi/syscall.ts";
-import { writeFileText } from "../../ffi/file.ts";
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_STREAM } from "../../ffi/constants.ts";
 import type { Process } from "../spec/types.ts";
 import { lastCap } from "./capabilities.ts";
@@ -33,8 +32,10 @@ export interface ExecRequest {
   process: Process;
   /** The container's cgroup2 directory (O_PATH fd): the process starts there (clone3). */
   cgroupFd?: number;
-  /** `tasks` files of its cgroup v1 groups: the child moves itself there before joining. */
+  /** Files of its cgroup v1 groups the child writes "0" to, moving itself there before joining. */
   cgroupTasks: string[];
+  /** Moves the child into the container's cgroup when clone3 could not start it there. */
+  placeInCgroup?: (pid: number) => void;
   /** The container's seccomp filter: an exec'd process runs under it too. */
   seccomp?: Uint8Array;
   stdio: Stdio;
@@ -128,9 +129,7 @@ export function execProcess(req: ExecRequest): Started {
     closeNow(syncR);
     closeNow(errW);
     if (sock) closeNow(sock[1]);
-    if (req.cgroupFd !== undefined && !child.inCgroup) {
-      writeFileText(`/proc/self/fd/${req.cgroupFd}/cgroup.procs`, String(child.pid));
-    }
+    if (req.cgroupFd !== undefined && !child.inCgroup) req.placeInCgroup?.(child.pid);
     sys("write", [syncW, new Uint8Array([1]), 1], "sync pipe");
     const consoleFd = sock ? receiveFd(sock[0]) : undefined;
     const buf = new Uint8Array(ERROR_RECORD_SIZE);

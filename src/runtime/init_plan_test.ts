@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { defaultRunOptions } from "../container/options.ts";
+import { defaultRunOptions } from "../spec/run_options.ts";
 import { buildSpec } from "../spec/from_run.ts";
 import { execCandidates, initSteps } from "./init_plan.ts";
 import { lower } from "./lower.ts";

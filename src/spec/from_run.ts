@@ -5,12 +5,8 @@
 // from the container's directory, rlimits.
 
 import { UsageError } from "../errors.ts";
-import type { RunOptions } from "../container/options.ts";
-import {
-  containerResources,
-  plainResourceHost,
-  type ResourceHost,
-} from "../container/resources.ts";
+import type { RunOptions } from "./run_options.ts";
+import { containerResources, plainResourceHost, type ResourceHost } from "./resources.ts";
 import { CAPABILITIES, capNumber, lastCap, normalizeCap } from "../runtime/capabilities.ts";
 import { rlimitNumber } from "../runtime/steps.ts";
 import {
@@ -239,6 +235,67 @@ export function parseSysctls(
   return out;
 }
 
+/** What `--security-opt` asks: no_new_privs and whether a seccomp filter applies. */
+export function securityOptions(
+  opts: Pick<RunOptions, "securityOpt" | "privileged">,
+): { noNewPrivileges: boolean; seccomp: boolean } {
+  let nnp = false;
+  let seccomp = !opts.privileged;
+  for (const so of opts.securityOpt) {
+    if (/^no-new-privileges(:true|=true)?$/.test(so)) nnp = true;
+    else if (/^no-new-privileges(:false|=false)$/.test(so)) nnp = false;
+    else if (/^seccomp[=:]unconfined$/.test(so)) seccomp = false;
+    else if (!/^apparmor[=:]unconfined$|^label[=:]disable$/.test(so)) {
+      throw new UsageError(
+        `invalid --security-opt: ${
+          JSON.stringify(so)
+        } (supported: no-new-privileges, seccomp=unconfined)`,
+      );
+    }
+  }
+  return { noNewPrivileges: nnp, seccomp };
+}
+
+/** The namespace modes of `--pid`, `--ipc`, `--uts`, `--cgroupns`, `--userns`, checked together. */
+export function namespaceModes(opts: RunOptions) {
+  const pidMode = namespaceMode("--pid", opts.pid, "private");
+  const ipcMode = namespaceMode("--ipc", opts.ipc, "private");
+  const utsMode = namespaceMode("--uts", opts.uts, "private");
+  const cgroupMode = namespaceMode("--cgroupns", opts.cgroupns, "private");
+  if (opts.userns !== "host" && opts.userns !== "remap" && opts.userns !== "") {
+    throw new UsageError(
+      `invalid value for --userns: ${JSON.stringify(opts.userns)} (expected host or remap)`,
+    );
+  }
+  const remap = opts.userns === "remap";
+  if (remap && opts.network === "host") {
+    throw new UsageError("--userns remap cannot be combined with --network host");
+  }
+  if (remap && opts.privileged) {
+    throw new UsageError("--privileged cannot be combined with --userns remap");
+  }
+  if (utsMode === "host" && opts.hostname) {
+    throw new UsageError("conflicting options: --hostname and --uts host");
+  }
+  return { pidMode, ipcMode, utsMode, cgroupMode, remap };
+}
+
+/** The user mounts (`--tmpfs`, `-v`), checked: absolute, unique, not over /proc or /sys. */
+export function userMounts(opts: Pick<RunOptions, "tmpfs" | "volumes">): Mount[] {
+  const mounts = [...opts.tmpfs.map(parseTmpfs), ...opts.volumes.map(parseVolume)];
+  const seen = new Set<string>();
+  for (const m of mounts) {
+    if (seen.has(m.destination)) throw new UsageError(`duplicate mount point: ${m.destination}`);
+    seen.add(m.destination);
+    if (/^\/(proc|sys)(\/|$)/.test(m.destination)) {
+      throw new UsageError(
+        `invalid mount ${JSON.stringify(m.destination)}: cannot mount over /proc or /sys`,
+      );
+    }
+  }
+  return mounts;
+}
+
 /** The full spec for `opts`. */
 export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
   const img = ctx.image;
@@ -268,20 +325,7 @@ export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
   }
 
   const caps = capabilitySet(opts.capAdd, opts.capDrop, opts.privileged, ctx.boundingSet);
-  let nnp = false;
-  let seccomp = !opts.privileged;
-  for (const so of opts.securityOpt) {
-    if (/^no-new-privileges(:true|=true)?$/.test(so)) nnp = true;
-    else if (/^no-new-privileges(:false|=false)$/.test(so)) nnp = false;
-    else if (/^seccomp[=:]unconfined$/.test(so)) seccomp = false;
-    else if (!/^apparmor[=:]unconfined$|^label[=:]disable$/.test(so)) {
-      throw new UsageError(
-        `invalid --security-opt: ${
-          JSON.stringify(so)
-        } (supported: no-new-privileges, seccomp=unconfined)`,
-      );
-    }
-  }
+  const { noNewPrivileges: nnp, seccomp } = securityOptions(opts);
 
   const rlimits: Rlimit[] = [];
   const nofile = ctx.hostLimits["RLIMIT_NOFILE"];
@@ -301,25 +345,7 @@ export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
   }
 
   const network = opts.network;
-  const pidMode = namespaceMode("--pid", opts.pid, "private");
-  const ipcMode = namespaceMode("--ipc", opts.ipc, "private");
-  const utsMode = namespaceMode("--uts", opts.uts, "private");
-  const cgroupMode = namespaceMode("--cgroupns", opts.cgroupns, "private");
-  if (opts.userns !== "host" && opts.userns !== "remap" && opts.userns !== "") {
-    throw new UsageError(
-      `invalid value for --userns: ${JSON.stringify(opts.userns)} (expected host or remap)`,
-    );
-  }
-  const remap = opts.userns === "remap";
-  if (remap && network === "host") {
-    throw new UsageError("--userns remap cannot be combined with --network host");
-  }
-  if (remap && opts.privileged) {
-    throw new UsageError("--privileged cannot be combined with --userns remap");
-  }
-  if (utsMode === "host" && opts.hostname) {
-    throw new UsageError("conflicting options: --hostname and --uts host");
-  }
+  const { pidMode, ipcMode, utsMode, cgroupMode, remap } = namespaceModes(opts);
 
   const namespaces: Namespace[] = [{ type: "mount" }];
   if (pidMode === "private") namespaces.push({ type: "pid" });
@@ -356,17 +382,7 @@ export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
     },
     { destination: "/etc/hosts", type: "bind", source: etc.hosts, options: ["rbind", "rprivate"] },
   );
-  const user_mounts = [...opts.tmpfs.map(parseTmpfs), ...opts.volumes.map(parseVolume)];
-  const seen = new Set<string>();
-  for (const m of user_mounts) {
-    if (seen.has(m.destination)) throw new UsageError(`duplicate mount point: ${m.destination}`);
-    seen.add(m.destination);
-    if (/^\/(proc|sys)(\/|$)/.test(m.destination)) {
-      throw new UsageError(
-        `invalid mount ${JSON.stringify(m.destination)}: cannot mount over /proc or /sys`,
-      );
-    }
-  }
+  const user_mounts = userMounts(opts);
   mounts.push(...user_mounts);
 
   const res = containerResources(opts, ctx.resourceHost ?? plainResourceHost());

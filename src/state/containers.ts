@@ -3,6 +3,7 @@
 // object is made, and every object is recorded (resources table) before it
 // is created, so teardown can always find and undo it.
 
+import type { ContainerConfig } from "../spec/config.ts";
 import type { Spec } from "../spec/types.ts";
 import { NotFoundError, TsboxError, UsageError } from "../errors.ts";
 import { now, state } from "./db.ts";
@@ -38,9 +39,10 @@ export interface ContainerRecord {
   restartCount: number;
   /** A user stopped it: restart policies leave it stopped. */
   stopRequested: boolean;
+  /** Its configuration: the OCI spec and what tsbox manages around it. */
+  config: ContainerConfig;
+  /** `config.spec`. */
   spec: Spec;
-  /** The options the container was created with (JSON-compatible). */
-  options: Record<string, unknown>;
 }
 
 interface Row {
@@ -60,11 +62,11 @@ interface Row {
   finished_at: string | null;
   restart_count: number;
   stop_requested: number;
-  spec: string;
-  options: string;
+  config: string;
 }
 
 function fromRow(r: Row): ContainerRecord {
+  const config = JSON.parse(r.config) as ContainerConfig;
   return {
     id: r.id,
     name: r.name,
@@ -82,8 +84,8 @@ function fromRow(r: Row): ContainerRecord {
     finishedAt: r.finished_at,
     restartCount: r.restart_count,
     stopRequested: r.stop_requested === 1,
-    spec: JSON.parse(r.spec),
-    options: JSON.parse(r.options),
+    config,
+    spec: config.spec,
   };
 }
 
@@ -168,7 +170,7 @@ export function checkName(name: string): void {
 
 /** Inserts a new record in state "created"; fails if the name is taken. */
 export function insertContainer(
-  rec: Pick<ContainerRecord, "id" | "image" | "imageId" | "spec" | "options"> & { name?: string },
+  rec: Pick<ContainerRecord, "id" | "image" | "imageId" | "config"> & { name?: string },
 ): ContainerRecord {
   const st = state();
   return st.tx(() => {
@@ -186,14 +188,13 @@ export function insertContainer(
       do name = randomName(); while (st.get("SELECT 1 FROM containers WHERE name = ?", name));
     }
     st.run(
-      `INSERT INTO containers (id, name, image, image_id, status, created, spec, options) VALUES (?, ?, ?, ?, 'created', ?, ?, ?)`,
+      `INSERT INTO containers (id, name, image, image_id, status, created, config) VALUES (?, ?, ?, ?, 'created', ?, ?)`,
       rec.id,
       name,
       rec.image,
       rec.imageId,
       now(),
-      JSON.stringify(rec.spec),
-      JSON.stringify(rec.options),
+      JSON.stringify(rec.config),
     );
     return getContainer(rec.id)!;
   });
@@ -253,7 +254,6 @@ export type ContainerUpdate = Partial<
     | "restartCount"
     | "stopRequested"
     | "name"
-    | "spec"
   >
 >;
 
@@ -270,7 +270,6 @@ const COLUMNS: Record<keyof ContainerUpdate, string> = {
   restartCount: "restart_count",
   stopRequested: "stop_requested",
   name: "name",
-  spec: "spec",
 };
 
 /** Updates a record. */
@@ -280,7 +279,6 @@ export function updateContainer(id: string, u: ContainerUpdate): void {
   const values = keys.map((k) => {
     const v = u[k];
     if (typeof v === "boolean") return v ? 1 : 0;
-    if (k === "spec") return JSON.stringify(v);
     return (v ?? null) as string | number | null;
   });
   state().run(
@@ -338,4 +336,64 @@ export function removeResource(id: string, kind: string, key: string): void {
     kind,
     key,
   );
+}
+
+/** One address a container holds, with its network's gateway and subnet. */
+export interface ContainerLease {
+  network: string;
+  address: string;
+  gateway: string | null;
+  subnet: string | null;
+}
+
+/** The addresses `id` holds, oldest first. */
+export function containerLeases(id: string): ContainerLease[] {
+  return state().all<ContainerLease>(
+    `SELECT leases.network, leases.address, networks.gateway, networks.subnet FROM leases
+     LEFT JOIN networks ON networks.name = leases.network WHERE leases.container_id = ?
+     ORDER BY leases.rowid`,
+    id,
+  );
+}
+
+/**
+ * Renames a container; fails if another one has the name. Runs `after` in
+ * the same transaction (an event).
+ */
+export function renameContainerRecord(id: string, name: string, after: () => void): void {
+  checkName(name);
+  const st = state();
+  st.tx(() => {
+    const other = st.get<{ id: string }>(
+      "SELECT id FROM containers WHERE name = ? AND id != ?",
+      name,
+      id,
+    );
+    if (other) {
+      throw new TsboxError(
+        `the container name "/${name}" is already in use by container "${other.id}"`,
+        { exitCode: 1 },
+      );
+    }
+    updateContainer(id, { name });
+    after();
+  });
+}
+
+/**
+ * Applies `update` only if the record is still in `status` with `pid`
+ * (another tsbox process may have recorded the exit meanwhile). Returns
+ * whether it did.
+ */
+export function updateContainerIf(
+  id: string,
+  expect: Pick<ContainerRecord, "status" | "pid">,
+  update: ContainerUpdate,
+): boolean {
+  return state().tx(() => {
+    const cur = getContainer(id);
+    if (!cur || cur.status !== expect.status || cur.pid !== expect.pid) return false;
+    updateContainer(id, update);
+    return true;
+  });
 }

@@ -9,11 +9,11 @@
 // containers, images and networks. A database from a newer tsbox (a higher
 // user_version than this one knows) is refused, never downgraded.
 //
-// Tables (after migration 1):
+// Tables (after migration 2):
 //   images(id, created, size, config)         image_names(name -> image_id)
 //   containers(id, name, image, status, pid, pid_start, boot_id, exit_code,
 //              oom_killed, error, created, started_at, finished_at,
-//              restart_count, stop_requested, spec, options)
+//              restart_count, stop_requested, config)   config: src/spec/config.ts
 //   resources(container_id, kind, key, data)  every kernel object a container
 //                                             owns, recorded before it is made
 //   networks(name, ...)  leases(network, address -> container_id)
@@ -24,6 +24,7 @@ import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { stateRoot } from "../paths.ts";
 import { TsboxError } from "../errors.ts";
 import { checkBoot } from "./boot.ts";
+import { migrateContainerConfig } from "./migrate_config.ts";
 
 /** Migration 1: the schema of the first release. */
 const SCHEMA_V1 = `
@@ -60,6 +61,7 @@ CREATE TABLE IF NOT EXISTS events (
  */
 export const MIGRATIONS: readonly { name: string; up: (db: DatabaseSync) => void }[] = [
   { name: "first schema", up: (db) => db.exec(SCHEMA_V1) },
+  { name: "containers keep one typed configuration", up: migrateContainerConfig },
 ];
 
 /** A row as node:sqlite returns it. */

@@ -5,9 +5,11 @@
 //   connect ───────────────────────────────▶ accept
 //   {"op":"start","id":ID}  ───────────────▶ startCreated(): clone, setup, execve
 //                          ◀─────────────── {"ok":true,"pid":PID}
-//                          ◀─────────────── {"ok":false,"error":"...","exitCode":127}
+//                          ◀─────────────── {"ok":false,"error":{...},"exitCode":127}
 //   {"op":"run",...}       ───────────────▶ create, take the CLI's fds 0-2 (pidfd_getfd), start
 //                          ◀─────────────── {"trace":"..."}*  {"ok":true,"id":ID,"pid":PID[,"console":FD]}
+//                          ◀─────────────── {"ok":false,"error":{name,message,cause:{...}},"exitCode":N}
+//   {"op":"run","detach":true,...} ───────▶ create, start with its log FIFOs: {"ok":true,"id":ID,"pid":PID}
 //   [pidfd_getfd(console)] {"op":"console-taken"} ─▶ (the supervisor closes its copy)
 //                          ◀─────────────── {"exit":CODE}   when the container has ended
 //   {"op":"attach","id":ID} ──────────────▶ (a detached container it watches; or
@@ -22,11 +24,19 @@
 // pidfds and cgroups; the supervisor notices exits on the container's pidfd,
 // records them, applies the restart policy and cleans up.
 
-/** A foreground `run`: the supervisor creates and starts the container with the CLI's stdio. */
+import { errorFromWire, TsboxError, type WireError } from "../errors.ts";
+import type { RunOptions } from "../spec/run_options.ts";
+
+/**
+ * `run`: the supervisor creates and starts the container, with the CLI's
+ * stdio (foreground) or with its log FIFOs (`detach`).
+ */
 export interface RunRequest {
   op: "run";
-  /** RunOptions, with paths absolute and `-e NAME` values filled in by the CLI. */
-  options: Record<string, unknown>;
+  /** Checked by the CLI (checkRunOptions), with paths absolute and `-e NAME` values filled in. */
+  options: RunOptions;
+  /** `run -d`: answer once it runs; its output goes to its log. */
+  detach?: boolean;
   /** The CLI's pid: the supervisor takes its fds 0, 1, 2 with pidfd_getfd(2). */
   clientPid: number;
   /** Send trace lines (--trace). */
@@ -54,7 +64,8 @@ export type Answer =
     console?: number;
     supervisor?: number;
   }
-  | { ok: false; error: string; exitCode: number };
+  /** The error's whole chain (src/errors.ts WireError); `answerError` rebuilds it. */
+  | { ok: false; error: WireError; exitCode: number };
 
 /** A message from the supervisor. */
 export type Response =
@@ -65,6 +76,12 @@ export type Response =
   | { output: string; stream: "stdout" | "stderr" }
   /** The end of a foreground or attached container: its exit code. */
   | { exit: number };
+
+/** The error an answer carries, rebuilt with its chain and exit code. */
+export function answerError(a: Extract<Answer, { ok: false }>): Error {
+  const e = errorFromWire(a.error);
+  return e instanceof TsboxError ? e : new TsboxError("", { cause: e, exitCode: a.exitCode });
+}
 
 /** Encodes a message as one line. */
 export function encode(msg: Request | Response): Uint8Array {

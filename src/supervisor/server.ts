@@ -14,7 +14,7 @@
 import { O, P_PIDFD, WEXITED, WNOHANG } from "../../ffi/constants.ts";
 import { Errno } from "../../ffi/errno.ts";
 import { sys, sysRaw } from "../../ffi/syscall.ts";
-import { exitCodeOf, formatError } from "../errors.ts";
+import { errorToWire, exitCodeOf, formatError, TsboxError } from "../errors.ts";
 import { runRoot } from "../paths.ts";
 import { NO_TRACE, Tracer } from "../runtime/trace.ts";
 import { findContainer, getContainer, listContainers } from "../state/containers.ts";
@@ -41,9 +41,8 @@ import {
   type RunRequest,
 } from "./protocol.ts";
 import { setFault } from "../faults.ts";
-import type { RunOptions } from "../container/options.ts";
 import { socketPath } from "./client.ts";
-import { restartDecision } from "./restart.ts";
+import { restartDecision } from "../container/restart.ts";
 import { trimIdleMemory } from "./trim.ts";
 
 const IDLE_EXIT_MS = 2000;
@@ -82,7 +81,8 @@ class Supervisor {
   async start(id: string): Promise<Response> {
     const rec = findContainer(id);
     if (this.watches.has(rec.id)) {
-      return { ok: false, error: `container ${rec.name} is already running`, exitCode: 1 };
+      const e = new TsboxError(`container ${rec.name} is already running`, { exitCode: 1 });
+      return { ok: false, error: errorToWire(e), exitCode: 1 };
     }
     const c = containerFromRecord(rec);
     const fifos = makeFifos(rec.id);
@@ -90,7 +90,7 @@ class Supervisor {
     const err = openFifoForContainer(fifos.stderr);
     // -i without -t: stdin is a FIFO the container holds open (so it never
     // reads EOF, as with Docker's -di) and `attach` writes to.
-    const interactive = (rec.options as { interactive?: boolean }).interactive === true;
+    const interactive = rec.config.openStdin;
     const input = interactive && !c.spec.process?.terminal
       ? openFifoForContainer(stdinFifo(rec.id))
       : undefined;
@@ -122,7 +122,7 @@ class Supervisor {
     } catch (e) {
       for (const s of sources) sysRaw("close", [s.fd]);
       await recordStartFailure(rec.id, formatError(e), exitCodeOf(e)).catch(() => {});
-      return { ok: false, error: formatError(e), exitCode: exitCodeOf(e) };
+      return { ok: false, error: errorToWire(e), exitCode: exitCodeOf(e) };
     } finally {
       sysRaw("close", [out]);
       sysRaw("close", [err]);
@@ -139,7 +139,8 @@ class Supervisor {
     const rec = findContainer(ref);
     const w = this.watches.get(rec.id);
     if (!w || !w.log) {
-      return { ok: false, error: `container ${rec.name} is not running`, exitCode: 1 };
+      const e = new TsboxError(`container ${rec.name} is not running`, { exitCode: 1 });
+      return { ok: false, error: errorToWire(e), exitCode: 1 };
     }
     const listener = (r: Response) => void send(r).catch(() => {});
     w.attached.add(listener);
@@ -217,9 +218,10 @@ class Supervisor {
   }
 
   /**
-   * A foreground `run` for a CLI: create and start the container here (warm:
-   * nothing to load or compile), with the CLI's own fds 0-2 taken through
-   * pidfd_getfd(2), and tell the CLI its exit code when it ends.
+   * A `run` for a CLI: create and start the container here (warm: nothing to
+   * load or compile). In the foreground, with the CLI's own fds 0-2 taken
+   * through pidfd_getfd(2), telling the CLI its exit code when it ends;
+   * detached (`run -d`), with its log FIFOs, as `start` does.
    */
   async run(req: RunRequest, send: (r: Response) => Promise<void>): Promise<void> {
     const trace = new Tracer(req.trace, (line) => void send({ trace: line }).catch(() => {}));
@@ -227,11 +229,16 @@ class Supervisor {
     const taken: number[] = [];
     let clientPidfd: number | undefined;
     try {
-      const opts = req.options as unknown as RunOptions;
+      const opts = req.options;
       const c = await trace.runAsync(
         "validate the request and record the container",
         () => createContainer(opts),
       );
+      if (req.detach) {
+        const res = await this.start(c.record.id);
+        await send("ok" in res && res.ok ? { ...res, id: c.record.id } : res);
+        return;
+      }
       clientPidfd = sys("pidfd_open", [req.clientPid, 0], `the CLI, pid ${req.clientPid}`);
       const take = (fd: number) => {
         const mine = sys("pidfd_getfd", [clientPidfd!, fd, 0], `fd ${fd} of the CLI`);
@@ -268,7 +275,7 @@ class Supervisor {
         ...(started.console !== undefined ? { console: started.console } : {}),
       });
     } catch (e) {
-      await send({ ok: false, error: formatError(e), exitCode: exitCodeOf(e) });
+      await send({ ok: false, error: errorToWire(e), exitCode: exitCodeOf(e) });
     } finally {
       setFault(undefined);
       for (const fd of taken) sysRaw("close", [fd]);
@@ -383,7 +390,7 @@ class Supervisor {
             continue;
           }
         } catch (e) {
-          res = { ok: false, error: formatError(e), exitCode: exitCodeOf(e) };
+          res = { ok: false, error: errorToWire(e), exitCode: exitCodeOf(e) };
         }
         await send(res);
       }

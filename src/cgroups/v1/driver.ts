@@ -298,6 +298,10 @@ export class V1Driver implements CgroupDriver {
     return undefined;
   }
 
+  selfJoinFiles(path: string): string[] {
+    return this.dirs(path).map((d) => `${d}/tasks`);
+  }
+
   procPath(path: string): string {
     return `/${normalizePath(path)}`;
   }

@@ -302,6 +302,10 @@ export class V2Driver implements CgroupDriver {
     );
   }
 
+  selfJoinFiles(_path: string): string[] {
+    return [];
+  }
+
   procPath(path: string): string {
     return `/${normalizePath(path)}`;
   }

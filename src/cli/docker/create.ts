@@ -2,6 +2,7 @@
 
 import { exitCodeOf, runExitCode, TsboxError } from "../../errors.ts";
 import { bool, formatHelp, parseFlags } from "../flags.ts";
+import { checkRunOptions } from "../../spec/run_config.ts";
 import { RUN_FLAGS, runOptions } from "./run.ts";
 
 const FLAGS = RUN_FLAGS.filter((f) => !["detach", "rm", "trace"].includes(f.name));
@@ -20,6 +21,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const opts = runOptions(flags, positionals);
+  for (const w of checkRunOptions(opts)) console.error(w);
   const { createContainer } = await import("../../container/create.ts");
   try {
     console.log((await createContainer(opts)).record.id);

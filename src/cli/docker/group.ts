@@ -3,7 +3,7 @@
 // live under tsbox/ in every cgroup hierarchy.
 
 import { formatError, UsageError } from "../../errors.ts";
-import { defaultRunOptions, type ResourceFlags } from "../../container/options.ts";
+import { defaultRunOptions, type ResourceFlags } from "../../spec/run_options.ts";
 import {
   bool,
   type FlagDef,
@@ -69,7 +69,7 @@ function limitFlags(f: FlagValues): ResourceFlags {
   return r;
 }
 
-const cgroup = () => import("../../container/cgroup.ts");
+const cgroup = () => import("../../container/groups.ts");
 
 const show = (n: number | null, fmt: (n: number) => string = String) => n === null ? "-" : fmt(n);
 
@@ -87,8 +87,9 @@ const SUBS: Record<string, Sub> = {
       if (args.length !== 1) {
         throw new UsageError(`"tsbox group create" requires exactly 1 argument`);
       }
-      const { createGroup, resourceHost } = await cgroup();
-      const { resourcesFromFlags } = await import("../../container/resources.ts");
+      const { createGroup } = await cgroup();
+      const { resourceHost } = await import("../../container/cgroup.ts");
+      const { resourcesFromFlags } = await import("../../spec/resources.ts");
       const g = createGroup(args[0]!, resourcesFromFlags(limitFlags(flags), resourceHost()));
       console.log(g.name);
       return 0;

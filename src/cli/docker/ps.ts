@@ -2,6 +2,7 @@
 
 import { UsageError } from "../../errors.ts";
 import type { ContainerRecord } from "../../state/containers.ts";
+import { networkModeText } from "../../spec/config.ts";
 import { bool, type FlagDef, formatHelp, list, parseFlags, str } from "../flags.ts";
 import { ago, humanDuration, table } from "../human.ts";
 import { compileTemplate } from "../template.ts";
@@ -82,10 +83,7 @@ export function commandText(c: ContainerRecord, full = false): string {
 }
 
 function labelsOf(c: ContainerRecord): Record<string, string> {
-  return Object.fromEntries(((c.options.labels as string[] | undefined) ?? []).map((l) => {
-    const i = l.indexOf("=");
-    return i < 0 ? [l, ""] : [l.slice(0, i), l.slice(i + 1)];
-  }));
+  return c.config.labels;
 }
 
 /** A predicate for one `--filter KEY=VALUE`. */
@@ -169,7 +167,7 @@ export async function main(args: string[]): Promise<number> {
     State: c.status,
     Names: c.name,
     Labels: Object.entries(labelsOf(c)).map(([k, v]) => `${k}=${v}`).join(","),
-    Networks: String(c.options.network ?? "bridge"),
+    Networks: networkModeText(c.config.network.mode),
   }));
   if (tpl && !tpl.table) {
     for (const v of view) console.log(tpl.render(v));

@@ -1,8 +1,8 @@
 // tsbox run: create and start a container, Docker style.
 
 import { UsageError } from "../../errors.ts";
-import { parseRestartPolicy } from "../../supervisor/restart.ts";
-import { defaultRunOptions, type RunOptions } from "../../container/options.ts";
+import { defaultRunOptions, type RunOptions } from "../../spec/run_options.ts";
+import { checkRunOptions } from "../../spec/run_config.ts";
 import {
   bool,
   type FlagDef,
@@ -254,10 +254,6 @@ export function runOptions(flags: FlagValues, positionals: string[]): RunOptions
   o.userns = s("userns") ?? o.userns;
   o.trace = bool(flags, "trace");
   o.restart = s("restart") ?? o.restart;
-  const policy = parseRestartPolicy(o.restart);
-  if (o.autoRemove && policy.name !== "no") {
-    throw new UsageError("conflicting options: --restart and --rm");
-  }
   o.sysctls = list(flags, "sysctl");
   o.labels = list(flags, "label");
   o.devices = list(flags, "device");
@@ -294,11 +290,13 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const opts = runOptions(flags, positionals);
+  // Everything that needs neither the image nor the state is checked here,
+  // before a supervisor is asked (or started): bad input changes nothing.
+  for (const w of checkRunOptions(opts)) console.error(w);
+  const { runDetached, runForeground } = await import("../../container/run.ts");
   if (opts.detach) {
-    const { runDetached } = await import("../../container/detach.ts");
     console.log(await runDetached(opts));
     return 0;
   }
-  const { runForeground } = await import("../../container/run.ts");
   return await runForeground(opts);
 }

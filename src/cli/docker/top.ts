@@ -1,6 +1,6 @@
 // tsbox top: the processes of a container, seen from the host.
 
-import { TsboxError, UsageError } from "../../errors.ts";
+import { UsageError } from "../../errors.ts";
 import { bool, type FlagDef, formatHelp, parseFlags } from "../flags.ts";
 import { table } from "../human.ts";
 
@@ -25,11 +25,7 @@ export async function main(args: string[]): Promise<number> {
   const { findContainer } = await import("../../state/containers.ts");
   const { reconcile } = await import("../../container/status.ts");
   const { containerProcesses } = await import("../../container/top.ts");
-  const rec = reconcile(findContainer(positionals[0]!));
-  if (rec.status !== "running" && rec.status !== "paused") {
-    throw new TsboxError(`container ${rec.name} is not running`, { exitCode: 1 });
-  }
-  const rows = containerProcesses(rec.pid!);
+  const rows = containerProcesses(reconcile(findContainer(positionals[0]!)));
   console.log(
     table(
       ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"],

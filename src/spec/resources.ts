@@ -17,8 +17,8 @@ import {
 } from "../cgroups/default_devices.ts";
 import { DEFAULT_CPU_PERIOD } from "../cgroups/resources.ts";
 import { UsageError } from "../errors.ts";
-import type { DeviceNode, DeviceRule, Resources, ThrottleDevice } from "../spec/types.ts";
-import type { ResourceFlags, RunOptions } from "./options.ts";
+import type { DeviceNode, DeviceRule, Resources, ThrottleDevice } from "./types.ts";
+import type { ResourceFlags, RunOptions } from "./run_options.ts";
 
 /** A device node on the host, as stat(2) shows it. */
 export interface HostDevice {

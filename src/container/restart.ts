@@ -1,29 +1,12 @@
 // Restart policies (`--restart no|on-failure[:N]|always|unless-stopped`), as
 // Docker applies them: never after a user's stop or kill, and with a delay
-// that doubles from 100 ms up to a minute.
+// that doubles from 100 ms up to a minute. The policy itself is part of a
+// container's configuration (src/spec/config.ts).
 
-import { UsageError } from "../errors.ts";
+import type { RestartPolicy } from "../spec/config.ts";
 import type { ContainerRecord } from "../state/containers.ts";
 
-/** A parsed policy. */
-export interface RestartPolicy {
-  name: "no" | "on-failure" | "always" | "unless-stopped";
-  /** on-failure only: give up after this many restarts (0: never give up). */
-  maxRetries: number;
-}
-
-/** Parses a --restart value; throws UsageError. */
-export function parseRestartPolicy(v: string): RestartPolicy {
-  const m = v.match(/^(no|always|unless-stopped|on-failure)(?::(\d+))?$/);
-  if (!m || (m[2] !== undefined && m[1] !== "on-failure")) {
-    throw new UsageError(
-      `invalid restart policy ${
-        JSON.stringify(v)
-      }: expected no, on-failure[:max-retries], always or unless-stopped`,
-    );
-  }
-  return { name: m[1] as RestartPolicy["name"], maxRetries: m[2] ? Number(m[2]) : 0 };
-}
+export { parseRestartPolicy, type RestartPolicy } from "../spec/config.ts";
 
 /** Milliseconds to wait before restarting `rec`, or undefined to leave it stopped. */
 export function restartDecision(rec: ContainerRecord | undefined): number | undefined {
