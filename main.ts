@@ -37,6 +37,10 @@ const VERBS: Record<string, { summary: string; load: () => Promise<Verb> }> = {
     summary: "Return low-level information on containers or images",
     load: () => import("./src/cli/docker/inspect.ts"),
   },
+  explain: {
+    summary: "Explain how a container is isolated, from the kernel's own view",
+    load: () => import("./src/cli/docker/explain.ts"),
+  },
   top: {
     summary: "Display the running processes of a container",
     load: () => import("./src/cli/docker/top.ts"),

@@ -160,6 +160,55 @@ const SUBS: Record<string, Sub> = {
       return 0;
     },
   },
+  diagram: {
+    usage: "network diagram [OPTIONS] [NETWORK]",
+    description:
+      "Draw the network topology read from the kernel now: host interfaces, bridges with their\n" +
+      "addresses, veth pairs with the namespace holding each end, containers' eth0, published\n" +
+      "ports (nftables) and live NAT translations (conntrack). NETWORK narrows it to one network.",
+    examples: [
+      "tsbox network diagram",
+      "tsbox network diagram --ascii backend",
+      "tsbox network diagram --format svg > net.svg",
+      "tsbox network diagram --format dot | dot -Tpng > net.png",
+    ],
+    flags: [
+      { name: "ascii", type: "bool", help: "ASCII instead of Unicode box drawing" },
+      {
+        name: "format",
+        type: "string",
+        value: "FORMAT",
+        help: "text (default), dot, svg or json",
+      },
+      help,
+    ],
+    run: async (f, args) => {
+      if (args.length > 1) throw new UsageError(`"tsbox network diagram" takes at most 1 network.`);
+      const format = typeof f.format === "string" ? f.format : "text";
+      if (!["text", "dot", "svg", "json"].includes(format)) {
+        throw new UsageError(
+          `invalid --format ${JSON.stringify(format)}: use text, dot, svg or json`,
+        );
+      }
+      const name = args[0];
+      if (name !== undefined && !(await net()).getNetwork(name)) {
+        throw new UsageError(`network ${name} not found`);
+      }
+      const { readTopology } = await import("../../net/topology.ts");
+      const { liveContainers } = await import("../../container/overview.ts");
+      const t = readTopology(liveContainers(), name);
+      if (format === "json") console.log(JSON.stringify(t, null, 2));
+      else if (format === "dot") {
+        console.log((await import("../../ui/diagram/dot.ts")).renderDot(t));
+      } else if (format === "svg") {
+        console.log((await import("../../ui/diagram/svg.ts")).renderSvg(t));
+      } else {
+        const { renderText } = await import("../../ui/diagram/text.ts");
+        console.log(renderText(t, { ascii: f.ascii === true }));
+      }
+      return 0;
+    },
+  },
 };
 SUBS.list = SUBS.ls!;
 SUBS.remove = SUBS.rm!;
@@ -171,6 +220,7 @@ const HELP = [
   "",
   "Commands:",
   "  create      Create a network",
+  "  diagram     Draw the network topology from the kernel's state",
   "  inspect     Display detailed information on one or more networks",
   "  ls          List networks",
   "  prune       Remove all unused networks",
