@@ -50,17 +50,20 @@ export function writeCommand(path: string, line: string): void {
   writeWith(path, line.endsWith("\n") ? line : `${line}\n`, O.APPEND);
 }
 
+/** The read buffer of readText, shared: reads are synchronous, so one at a time. */
+const readBuf = new Uint8Array(64 * 1024);
+
 /** Reads a whole file (cgroupfs files report size 0, so it reads until EOF). */
 export function readText(path: string): string {
   const fd = sys("openat", [AT_FDCWD, path, O.RDONLY | O.CLOEXEC], q(path));
   try {
     const chunks: Uint8Array[] = [];
-    const buf = new Uint8Array(64 * 1024);
     for (;;) {
-      const n = sys("read", [fd, buf, buf.length], q(path));
+      const n = sys("read", [fd, readBuf, readBuf.length], q(path));
       if (n === 0) break;
-      chunks.push(buf.slice(0, n));
+      chunks.push(readBuf.slice(0, n));
     }
+    if (chunks.length === 1) return decoder.decode(chunks[0]);
     let len = 0;
     for (const c of chunks) len += c.length;
     const all = new Uint8Array(len);

@@ -10,6 +10,7 @@ import { TsboxError } from "../errors.ts";
 import { openInRoot } from "../mount/securejoin.ts";
 import { relayConsole, windowSize } from "../runtime/console.ts";
 import { execProcess } from "../runtime/exec.ts";
+import type { Started, Stdio } from "../runtime/executor.ts";
 import { seccompFilter } from "../seccomp/bpf.ts";
 import { type NamespaceKind, NAMESPACES } from "../runtime/namespaces.ts";
 import { signalPidfd, waitPidfd } from "../runtime/process.ts";
@@ -73,8 +74,17 @@ function readInContainer(pid: number, path: string): string {
   }
 }
 
-/** Runs `opts.command` in container `ref`; returns its exit code (or 0 with --detach). */
-export async function execInContainer(ref: string, opts: ExecOptions): Promise<number> {
+/**
+ * Starts `opts.command` in container `ref` with `stdio` (a terminal when
+ * opts.tty: its master comes back in `console`, sized `size`); the caller
+ * waits for it and closes the returned pidfd. Used by `exec` and `tsbox ui`.
+ */
+export function spawnExec(
+  ref: string,
+  opts: ExecOptions,
+  stdio: Stdio,
+  size?: [number, number],
+): Started {
   const rec = reconcile(findContainer(ref));
   checkTransition("exec", rec);
   const pidfd = openContainerPidfd(rec);
@@ -96,7 +106,7 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
         ...(u.additionalGids.length ? { additionalGids: u.additionalGids } : {}),
       };
     }
-    const ws = opts.tty ? windowSize(1) ?? windowSize(0) : undefined;
+    const ws = opts.tty ? size : undefined;
     const proc: Process = {
       ...base,
       terminal: opts.tty,
@@ -122,11 +132,7 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
         cgroupTasks: join?.selfJoin ?? [],
         ...(join ? { placeInCgroup: join.place } : {}),
         ...(filter ? { seccomp: filter } : {}),
-        stdio: {
-          stdin: opts.interactive && !opts.detach ? "inherit" : "null",
-          stdout: "inherit",
-          stderr: "inherit",
-        },
+        stdio,
       });
     } catch (e) {
       // The container stopped while we joined it: say that, not the errno it caused.
@@ -138,28 +144,38 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
     } finally {
       join?.close();
     }
-    if (opts.detach) {
-      sysRaw("close", [started.pidfd]);
-      return 0;
-    }
-    const forward =
-      (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as Deno.Signal[]).map(
-        (name) => {
-          const fn = () => signalPidfd(started.pidfd, SIGNALS[name]!);
-          Deno.addSignalListener(name, fn);
-          return () => Deno.removeSignalListener(name, fn);
-        },
-      );
-    const relay = started.console !== undefined ? relayConsole(started.console) : undefined;
-    const status = await waitPidfd(started.pidfd);
-    if (relay) {
-      await relay.done;
-      relay.restore();
-    }
-    forward.forEach((off) => off());
-    sysRaw("close", [started.pidfd]);
-    return status.code;
+    return started;
   } finally {
     sysRaw("close", [pidfd]);
   }
+}
+
+/** Runs `opts.command` in container `ref`; returns its exit code (or 0 with --detach). */
+export async function execInContainer(ref: string, opts: ExecOptions): Promise<number> {
+  const started = spawnExec(ref, opts, {
+    stdin: opts.interactive && !opts.detach ? "inherit" : "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }, opts.tty ? windowSize(1) ?? windowSize(0) : undefined);
+  if (opts.detach) {
+    sysRaw("close", [started.pidfd]);
+    return 0;
+  }
+  const forward =
+    (["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as Deno.Signal[]).map(
+      (name) => {
+        const fn = () => signalPidfd(started.pidfd, SIGNALS[name]!);
+        Deno.addSignalListener(name, fn);
+        return () => Deno.removeSignalListener(name, fn);
+      },
+    );
+  const relay = started.console !== undefined ? relayConsole(started.console) : undefined;
+  const status = await waitPidfd(started.pidfd);
+  if (relay) {
+    await relay.done;
+    relay.restore();
+  }
+  forward.forEach((off) => off());
+  sysRaw("close", [started.pidfd]);
+  return status.code;
 }

@@ -23,7 +23,8 @@ function print(lines: LogLine[], timestamps: boolean): void {
   }
 }
 
-function readFrom(path: string, offset: number): { text: string; end: number } {
+/** The whole lines of `path` from byte `offset`, and where the next read starts. */
+export function readFrom(path: string, offset: number): { text: string; end: number } {
   let f: Deno.FsFile;
   try {
     f = Deno.openSync(path);

@@ -14,6 +14,7 @@ import { wiresNetwork } from "../spec/config.ts";
 import { prepareCgroup } from "./cgroup.ts";
 import type { Created } from "./create.ts";
 import { bootId, processStartTime } from "./proc.ts";
+import { saveTrace } from "./trace_file.ts";
 
 /** Resource kind naming the tsbox process that is starting a container. */
 export const STARTER = "starter";
@@ -26,6 +27,7 @@ export async function startCreated(c: Created, stdio: Stdio, trace: Tracer): Pro
     return await startSteps(c, stdio, trace);
   } finally {
     removeResource(c.record.id, STARTER, String(Deno.pid));
+    if (trace.enabled) saveTrace(c.dir, trace.records); // the last --trace run, for `tsbox ui`
   }
 }
 

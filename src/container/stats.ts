@@ -76,20 +76,33 @@ export function netBytes(netDev: string): { rx: number; tx: number } {
   return { rx, tx };
 }
 
+/** What one reading needs besides the container: the host's figures and per-container constants. */
+interface SampleContext {
+  systemNs: number;
+  onlineCpus: number;
+  /** Per container id: its cgroup path and the limit its groups put on its memory. */
+  fixed: Map<string, Fixed>;
+}
+
+type Fixed = { path: string | undefined; effectiveMemory: number | null };
+
+function newContext(fixed = new Map<string, Fixed>()): SampleContext {
+  return { systemNs: hostCpuNs(), onlineCpus: readHostInfo().cpus.length, fixed };
+}
+
 /**
  * Reads the figures of one container. A container that is not running
  * reads all zeros. Requires root (cgroupfs, /proc/PID/net).
  */
-export function sampleStats(rec: ContainerRecord): StatsSample {
-  const host = readHostInfo();
+export function sampleStats(rec: ContainerRecord, ctx: SampleContext = newContext()): StatsSample {
   const s: StatsSample = {
     id: rec.id,
     name: rec.name,
     running: false,
     cpuNs: 0,
     cpu: { usageNs: 0 },
-    systemNs: hostCpuNs(),
-    onlineCpus: host.cpus.length,
+    systemNs: ctx.systemNs,
+    onlineCpus: ctx.onlineCpus,
     memUsage: 0,
     memLimit: 0,
     pids: 0,
@@ -98,17 +111,25 @@ export function sampleStats(rec: ContainerRecord): StatsSample {
     netRx: 0,
     netTx: 0,
   };
-  const path = containerCgroup(rec);
+  if (!hasProcess(rec)) return s;
+  let fixed = ctx.fixed.get(rec.id);
+  if (!fixed) {
+    fixed = {
+      path: containerCgroup(rec),
+      effectiveMemory: cgroupInfo(rec)?.effective.memory ?? null,
+    };
+    ctx.fixed.set(rec.id, fixed);
+  }
+  const path = fixed.path;
   const { driver } = cgroupHost();
-  if (!path || !hasProcess(rec) || !driver.exists(path)) return s;
+  if (!path || !driver.exists(path)) return s;
   const st = driver.stats(path);
   s.running = true;
   s.cpuNs = st.cpu.usageNs;
   s.cpu = st.cpu;
   const inactive = st.memory.inactiveFile ?? 0;
   s.memUsage = inactive < st.memory.usage ? st.memory.usage - inactive : st.memory.usage;
-  const effective = cgroupInfo(rec)?.effective.memory ?? null;
-  const limits = [st.memory.limit, effective].filter((x): x is number => x !== null);
+  const limits = [st.memory.limit, fixed.effectiveMemory].filter((x): x is number => x !== null);
   s.memLimit = limits.length ? Math.min(...limits) : hostMemory();
   s.pids = st.pids.current;
   s.blkRead = st.blkio.readBytes;
@@ -119,6 +140,33 @@ export function sampleStats(rec: ContainerRecord): StatsSample {
     s.netTx = net.tx;
   }
   return s;
+}
+
+/**
+ * Reads many containers again and again (`tsbox stats`, `tsbox ui`): the
+ * host's figures once per reading, and what does not change while a
+ * container runs (its cgroup path, its groups' memory limit) once per run.
+ */
+export class StatsSampler {
+  #fixed = new Map<string, Fixed>();
+  #started = new Map<string, string | null>();
+
+  /** One reading of each container of `recs`. */
+  sample(recs: readonly ContainerRecord[]): StatsSample[] {
+    const ctx = newContext(this.#fixed);
+    for (const r of recs) {
+      // A restart may put it elsewhere: forget what was fixed for the previous run.
+      if (this.#started.get(r.id) !== r.startedAt) this.#fixed.delete(r.id);
+      this.#started.set(r.id, r.startedAt);
+    }
+    const ids = new Set(recs.map((r) => r.id));
+    for (const id of this.#started.keys()) {
+      if (ids.has(id)) continue;
+      this.#started.delete(id);
+      this.#fixed.delete(id);
+    }
+    return recs.map((r) => sampleStats(r, ctx));
+  }
 }
 
 /**

@@ -340,6 +340,7 @@ function printChildTrace(
       `${steps[step] ? formatStep(steps[step]!) : "?"}${n > 1 ? ` [${n} syscalls]` : ""}`,
       last.timeNs,
       res,
+      [...new Set(recs.slice(i, j + 1).map((r) => labels[r.index]?.syscall ?? "?"))],
     );
     i = j + 1;
   }

@@ -1,6 +1,9 @@
 // `tsbox run --trace`: every step tsbox takes, in order, with its duration,
 // on stderr. Parent steps are timed here; the child's steps come back as
 // records from the interpreter (CLOCK_MONOTONIC, the same clock as here).
+// The same steps are kept as records (lane, start, end, result, syscalls),
+// which the start path saves beside the container (trace.json) for the
+// waterfall of `tsbox ui`.
 
 import { sys } from "../../ffi/syscall.ts";
 
@@ -11,6 +14,17 @@ export function monotonicNs(): bigint {
   return ts[0]! * 1_000_000_000n + ts[1]!;
 }
 
+/** One finished step, for the waterfall: times in ms since the tracer started. */
+export interface TraceRecord {
+  lane: "parent" | "child";
+  text: string;
+  startMs: number;
+  endMs: number;
+  result?: string;
+  /** The system calls the step made (child steps: from the program's labels). */
+  syscalls?: string[];
+}
+
 /** Receives trace lines; a disabled tracer costs one branch per step. */
 export class Tracer {
   readonly enabled: boolean;
@@ -19,6 +33,8 @@ export class Tracer {
   readonly #write: (line: string) => void;
   /** Named points (e.g. "clone", "execve") and their times, for benchmarks. */
   readonly marks = new Map<string, bigint>();
+  /** Every step printed so far. */
+  readonly records: TraceRecord[] = [];
 
   constructor(enabled: boolean, write: (line: string) => void = (l) => console.error(l)) {
     this.enabled = enabled;
@@ -33,10 +49,24 @@ export class Tracer {
   }
 
   /** Prints one finished step that ended at `end` (default now). */
-  line(who: "parent" | "child", text: string, end?: bigint, result?: string): void {
+  line(
+    who: "parent" | "child",
+    text: string,
+    end?: bigint,
+    result?: string,
+    syscalls?: string[],
+  ): void {
     if (!this.enabled) return;
     const t = end ?? monotonicNs();
     const ms = (n: bigint) => (Number(n) / 1e6).toFixed(3);
+    this.records.push({
+      lane: who,
+      text,
+      startMs: Number(this.#last - this.start) / 1e6,
+      endMs: Number(t - this.start) / 1e6,
+      ...(result === undefined ? {} : { result }),
+      ...(syscalls?.length ? { syscalls } : {}),
+    });
     this.#write(
       `trace ${ms(t - this.start).padStart(8)} ms  +${ms(t - this.#last).padStart(7)}  ${
         who.padEnd(6)

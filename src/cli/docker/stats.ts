@@ -76,7 +76,7 @@ export async function main(args: string[]): Promise<number> {
     "../../state/containers.ts"
   );
   const { reconcile } = await import("../../container/status.ts");
-  const { cpuPercent, memPercent, sampleStats } = await import("../../container/stats.ts");
+  const { cpuPercent, memPercent, StatsSampler } = await import("../../container/stats.ts");
   const named = positionals.map((ref) => findContainer(ref).id);
   const all = bool(flags, "all"), fullId = bool(flags, "no-trunc");
   const pick = (): ContainerRecord[] => {
@@ -108,7 +108,8 @@ export async function main(args: string[]): Promise<number> {
       ) => [r.ID!, r.Name!, r.CPUPerc!, r.MemUsage!, r.MemPerc!, r.NetIO!, r.BlockIO!, r.PIDs!]),
     );
   };
-  const sampleAll = () => pick().map(sampleStats);
+  const sampler = new StatsSampler();
+  const sampleAll = () => sampler.sample(pick());
   const sleep = (ms: number, stop?: Promise<void>) =>
     Promise.race([new Promise<void>((r) => setTimeout(r, ms)), ...(stop ? [stop] : [])]);
 
