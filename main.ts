@@ -83,6 +83,10 @@ const VERBS: Record<string, { summary: string; load: () => Promise<Verb> }> = {
   unpause: lifecycleVerb("unpause", "Unpause all processes within one or more containers"),
   rename: lifecycleVerb("rename", "Rename a container"),
   system: { summary: "Manage tsbox (df, prune)", load: () => import("./src/cli/docker/system.ts") },
+  ui: {
+    summary: "Serve a local web dashboard (containers, network, cgroups)",
+    load: () => import("./src/cli/docker/ui.ts"),
+  },
   supervise: { summary: "", load: () => import("./src/cli/docker/supervise.ts") },
 };
 

@@ -99,9 +99,9 @@ export function authorize(r: RequestFacts, token: string, listenHost: string): V
   } else if (origin === "null" && r.method !== "GET") {
     return { ok: false, status: 403, reason: "requests from opaque origins are refused" };
   }
-  const fromQuery = r.url.searchParams.get("token");
-  const fromHeader = r.headers.get(TOKEN_HEADER);
-  const fromCookie = cookie(r.headers.get("cookie"), COOKIE);
+  const fromQuery = r.url.searchParams.get("token") || null;
+  const fromHeader = r.headers.get(TOKEN_HEADER) || null;
+  const fromCookie = cookie(r.headers.get("cookie"), COOKIE) || null;
   const websocket = (r.headers.get("upgrade") ?? "").toLowerCase() === "websocket";
   if (r.method === "POST") {
     if (!fromHeader || !sameSecret(fromHeader, token)) {

@@ -45,11 +45,13 @@ function translationRow(x: TopoTranslation): string {
 }
 
 /**
- * The topology as one standalone SVG document (inline styles, no scripts).
+ * The topology as one standalone SVG document (no scripts). Its <style> may be left out
+ * (`style: false`) where the page's stylesheet has the same rules (tsbox ui, whose CSP
+ * refuses inline styles).
  *
  * @example Deno.writeTextFileSync("net.svg", renderSvg(t))
  */
-export function renderSvg(t: Topology): string {
+export function renderSvg(t: Topology, opts: { style?: boolean } = {}): string {
   // Horizontal layout: each bridge spans one column per veth on it.
   const layout: { b: TopoBridge; x: number; w: number }[] = [];
   let x = M + 10;
@@ -60,16 +62,26 @@ export function renderSvg(t: Topology): string {
     x += w + GAP;
   }
   const ifW = 180;
-  const width = Math.max(x + M, M * 2 + 20 + t.interfaces.length * (ifW + 10), 760);
+  const labelW = (p: Topology["ports"][number]) =>
+    `${p.hostIp}:${p.hostPort}/${p.proto} → ${p.containerIp}:${p.containerPort}`.length * 6.7 + 12;
+  const widestPort = Math.max(0, ...t.ports.map(labelW));
+  const width = Math.max(
+    x + M + widestPort / 2,
+    M * 2 + 20 + t.interfaces.length * (ifW + 10),
+    M * 3 + 20 + widestPort,
+    760,
+  );
   const rows = Math.max(1, t.translations.length);
   const height = Y.translations + 30 + rows * 18 + M;
   const o: string[] = [];
   o.push(
     `<svg xmlns="http://www.w3.org/2000/svg" class="topology" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="monospace" font-size="11">`,
-    `<style>.h{font-weight:bold}.s{fill:#555}.port{fill:#b35900}.drop{fill:#c00}` +
-      `rect.box{fill:#fff;stroke:#333}rect.br{fill:#e8f0fe;stroke:#1a57c6}` +
-      `rect.veth{fill:#eef7ee;stroke:#2a7a2a}rect.ctr{fill:#fff8e5;stroke:#8a6100}` +
-      `rect.ns{fill:none;stroke:#888;stroke-dasharray:6 4}</style>`,
+    opts.style === false
+      ? ""
+      : `<style>.h{font-weight:bold}.s{fill:#555}.port{fill:#b35900}.drop{fill:#c00}` +
+        `rect.box{fill:#fff;stroke:#333}rect.br{fill:#e8f0fe;stroke:#1a57c6}` +
+        `rect.veth{fill:#eef7ee;stroke:#2a7a2a}rect.ctr{fill:#fff8e5;stroke:#8a6100}` +
+        `rect.ns{fill:none;stroke:#888;stroke-dasharray:6 4}</style>`,
     `<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#b35900"/></marker></defs>`,
   );
   // The host namespace.
@@ -183,14 +195,19 @@ export function renderSvg(t: Topology): string {
     if (!centers.has(c.id)) centers.set(c.id, cx);
   }
   // Published ports: a label in the host namespace, an arrow to the container.
-  const stacked = new Map<number, number>();
-  let free = M + 10;
+  const stacked = new Map<string, number>(); // label rows per container column
+  let free = M + 20;
   for (const p of t.ports) {
     const target = t.containers.find((c) => c.name === p.container);
     const cx = target ? centers.get(target.id) : undefined;
-    const lx = cx ?? (free += 190) - 190 + 85;
-    const k = stacked.get(lx) ?? 0;
-    stacked.set(lx, k + 1);
+    const w = labelW(p);
+    const lx = Math.min(
+      Math.max(M + 20, cx !== undefined ? cx - w / 2 : (free += w + 10) - w - 10),
+      width - M - w,
+    );
+    const col = String(cx ?? lx);
+    const k = stacked.get(col) ?? 0;
+    stacked.set(col, k + 1);
     const ly = Y.ports + k * 22;
     const label = `${p.hostIp}:${p.hostPort}/${p.proto} → ${p.containerIp}:${p.containerPort}`;
     o.push(
@@ -201,14 +218,14 @@ export function renderSvg(t: Topology): string {
       }><title>nft ip tsbox chain ports handle ${p.rule.handle}: dnat to ${
         esc(p.containerIp)
       }:${p.containerPort}</title>`,
-      `<rect x="${lx - 10}" y="${ly - 13}" width="${
-        label.length * 6.7 + 12
-      }" height="18" rx="9" fill="#fff3e6" stroke="#b35900"/>`,
+      `<rect x="${lx - 10}" y="${
+        ly - 13
+      }" width="${w}" height="18" rx="9" fill="#fff3e6" stroke="#b35900"/>`,
       text(lx - 4, ly, label, "port"),
     );
     if (cx !== undefined) {
       o.push(
-        `<path d="M${lx + 40},${ly + 5} C${lx + 60},${Y.bridges} ${cx + 60},${Y.veths} ${
+        `<path d="M${cx + 40},${ly + 5} C${cx + 60},${Y.bridges} ${cx + 60},${Y.veths} ${
           cx + 60
         },${Y.containers}" fill="none" stroke="#b35900" stroke-dasharray="4 3" marker-end="url(#arrow)"/>`,
       );
