@@ -2,8 +2,9 @@
 //
 //   1. Host header: the address it listens on, or, when that is loopback, any
 //      loopback literal or "localhost" (any port, so an SSH forward to another
-//      local port works). Anything else is 403: a page of another site whose
-//      name resolves to 127.0.0.1 (DNS rebinding) sends its own name.
+//      local port works), or, on a wildcard address, any address literal.
+//      Anything else is 403: a page of another site whose name resolves to
+//      127.0.0.1 (DNS rebinding) sends its own name.
 //   2. Token: 256 random bits, from ?token= (the URL tsbox prints), the
 //      cookie set on that first visit (HttpOnly, SameSite=Strict), or the
 //      X-Tsbox-Token header. Missing or wrong: 401.
@@ -45,12 +46,24 @@ export function hostName(header: string): string {
   return header.replace(/:\d+$/, "").toLowerCase();
 }
 
-/** Whether a Host header names the server listening on `listenHost`. */
+/** Whether `host` is an IPv4 or IPv6 literal (not a name DNS could rebind). */
+export function isIpLiteral(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "");
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || (h.includes(":") && /^[0-9a-fA-F:.]+$/.test(h));
+}
+
+/**
+ * Whether a Host header names the server listening on `listenHost`: that
+ * address; any loopback name when it is loopback; any address literal when it
+ * is a wildcard (0.0.0.0, ::), whose own addresses are not known here.
+ */
 export function hostAllowed(header: string | null, listenHost: string): boolean {
   if (!header) return false;
   const h = hostName(header);
-  if (h === listenHost.replace(/^\[|\]$/g, "").toLowerCase()) return true;
-  return isLoopback(listenHost) && isLoopback(h);
+  const listen = listenHost.replace(/^\[|\]$/g, "").toLowerCase();
+  if (h === listen) return true;
+  if (isLoopback(listen)) return isLoopback(h);
+  return (listen === "0.0.0.0" || listen === "::") && isIpLiteral(h);
 }
 
 /** The value of cookie `name` in a Cookie header. */

@@ -32,6 +32,9 @@ Deno.test("hostAllowed: loopback names on a loopback listener; only the address 
   assert.ok(!hostAllowed(null, "127.0.0.1"));
   assert.ok(hostAllowed("10.0.0.5:7420", "10.0.0.5"));
   assert.ok(!hostAllowed("127.0.0.1:7420", "10.0.0.5"));
+  assert.ok(hostAllowed("10.0.0.5:7420", "0.0.0.0")); // a wildcard: address literals only
+  assert.ok(hostAllowed("[fe80::1]:7420", "0.0.0.0"));
+  assert.ok(!hostAllowed("evil.example:7420", "0.0.0.0"));
 });
 
 Deno.test("authorize: token from the URL sets the cookie; none or a wrong one is 401", () => {
