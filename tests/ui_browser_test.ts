@@ -1,0 +1,142 @@
+// Browser tests of `tsbox ui` in a real headless Chromium (Debian's, driven
+// over the DevTools protocol by puppeteer-core: tests/lib/browser.ts): the
+// token login, containers started from the CLI showing up with their state,
+// the network diagram holding every veth and published port the kernel has,
+// a terminal running `echo` inside a container, and a stop from the page
+// that the CLI sees. tsbox, its containers, the ui server and the browser
+// all run inside the test's own network namespace (tests/lib/netns.ts).
+// Screenshots are kept in tests/artifacts/.
+
+import assert from "node:assert/strict";
+import { Browser, requiresChromium } from "./lib/browser.ts";
+import { type Topology, topologyTest, waitFor } from "./lib/netns.ts";
+import { startUi } from "./lib/ui.ts";
+
+async function idOf(t: Topology, name: string): Promise<string> {
+  return (await t.tsbox(["inspect", "-f", "{{.Id}}", name], { expect: 0 })).stdout.trim();
+}
+
+topologyTest("ui in a browser: login, live table, network diagram, terminal, stop", async (t) => {
+  if (requiresChromium().ignore) return;
+  await t.tsbox(["network", "create", "back"], { expect: 0 });
+  const ui = await startUi(t.root, ["--listen", "127.0.0.1:0"], t.host);
+  const browser = await Browser.launch(t.host);
+  try {
+    // Log in with the printed URL; the token leaves the address bar.
+    assert.equal(await browser.goto(ui.url.href), 200);
+    await browser.waitFor("document.querySelector('#status').textContent.startsWith('live')");
+    assert.equal(await browser.eval("location.search"), "");
+    const paint = await browser.eval<number>(
+      "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1",
+    );
+    console.log(`first contentful paint: ${paint.toFixed(0)} ms`);
+
+    // Containers started from the CLI appear, running.
+    await t.tsbox([
+      "run",
+      "-d",
+      "--name",
+      "web",
+      "-p",
+      "8080:80",
+      "busybox",
+      "httpd",
+      "-f",
+      "-p",
+      "80",
+    ], {
+      expect: 0,
+    });
+    await t.tsbox(["run", "-d", "--name", "client", "busybox", "sleep", "600"], { expect: 0 });
+    await t.tsbox(["run", "-d", "--name", "db", "--network", "back", "busybox", "sleep", "600"], {
+      expect: 0,
+    });
+    const web = await idOf(t, "web");
+    const shown = Date.now();
+    for (const name of ["web", "client", "db"]) {
+      const id = await idOf(t, name);
+      await browser.waitFor(
+        `document.querySelector('tr[data-id="${id}"]')?.dataset.state === 'running'`,
+      );
+    }
+    console.log(`the CLI's containers showed in ${Date.now() - shown} ms`);
+    assert.match(
+      await browser.eval<string>(
+        `document.querySelector('tr[data-id="${web}"] td:nth-child(5)').textContent`,
+      ),
+      /^Up /,
+    );
+    // Sparklines fill in from the feed.
+    await browser.waitFor(
+      `document.querySelector('tr[data-id="${web}"] td.spark.mem svg') !== null`,
+    );
+    await browser.screenshot("ui-containers");
+    const heap = (await browser.metrics()).JSHeapUsedSize ?? 0;
+    console.log(`JS heap: ${(heap / 1e6).toFixed(2)} MB`);
+    assert.ok(heap < 5e6, `JS heap ${heap} bytes`);
+
+    // The diagram holds every veth on a tsbox bridge and every published port the kernel has.
+    const links = await t.host.ip<{ ifname: string; master?: string; link_type?: string }[]>(
+      "-d",
+      "link",
+      "show",
+      "type",
+      "veth",
+    );
+    const veths = links.filter((l) => l.master?.startsWith("tsbox")).map((l) => l.ifname).sort();
+    assert.equal(veths.length, 3, JSON.stringify(links));
+    await browser.goto(`${ui.url.origin}/#/network`);
+    await browser.waitFor("document.querySelectorAll('svg.topology g.veth').length >= 3");
+    const drawn = await browser.eval<string[]>(
+      "[...document.querySelectorAll('svg.topology g.veth')].map((g) => g.dataset.name).sort()",
+    );
+    assert.deepEqual(drawn, veths);
+    const ports = await browser.eval<string[]>(
+      "[...document.querySelectorAll('svg.topology g.port')].map((g) => g.dataset.hostPort + '/' + g.dataset.proto + '->' + g.dataset.container)",
+    );
+    assert.deepEqual(ports, ["8080/tcp->web"]);
+    const bridges = await browser.eval<string[]>(
+      "[...document.querySelectorAll('svg.topology g.bridge')].map((g) => g.dataset.network).sort()",
+    );
+    assert.deepEqual(bridges, ["back", "bridge"]);
+    assert.equal(
+      await browser.eval("document.querySelectorAll('svg.topology g.isolation').length"),
+      1,
+    );
+    await browser.screenshot("ui-network");
+
+    // A terminal into web runs echo inside the container.
+    await browser.goto(`${ui.url.origin}/#/c/${web}`);
+    await browser.waitFor("document.querySelector('#open-terminal') !== null");
+    await browser.click("#open-terminal");
+    await browser.waitFor("document.querySelector('#terminal .xterm') !== null");
+    await browser.waitFor("document.querySelector('#terminal').textContent.includes('#')");
+    await browser.click("#terminal");
+    await browser.type("echo hello-$((6*7)) from $(hostname)\r");
+    const host = (await t.tsbox(["exec", "web", "hostname"], { expect: 0 })).stdout.trim();
+    await browser.waitFor(
+      `document.querySelector('#terminal').textContent.includes('hello-42 from ${host}')`,
+    );
+    await browser.screenshot("ui-terminal");
+
+    // Stop from the page; the CLI sees it exited.
+    await browser.goto(`${ui.url.origin}/#/`);
+    await browser.waitFor(
+      `document.querySelector('tr[data-id="${web}"] button[data-action="stop"]')`,
+    );
+    await browser.click(`tr[data-id="${web}"] button[data-action="stop"]`);
+    await browser.waitFor(
+      `document.querySelector('tr[data-id="${web}"]')?.dataset.state === 'exited'`,
+      30_000,
+    );
+    await waitFor("the CLI to see web exited", async () => {
+      const ps = await t.tsbox(["ps", "-a", "--filter", "name=web", "--format", "{{.Status}}"]);
+      return ps.stdout.startsWith("Exited") || undefined;
+    });
+    await browser.screenshot("ui-stopped");
+    assert.deepEqual(await browser.errors(), []);
+  } finally {
+    await browser.close();
+    await ui.stop();
+  }
+}, { needs: [] });
