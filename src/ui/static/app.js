@@ -475,19 +475,23 @@ async function showContainer(id) {
   if (running) {
     cards.append(card("Processes (top)", h("button", { onclick: loadTop }, "refresh"), top));
     const box = h("div", { id: "terminal" });
-    cards.append(
-      card(
-        "Terminal",
-        h(
-          "button",
-          { id: "open-terminal", onclick: () => openTerminal(id, box) },
-          "open a shell (exec -it sh)",
-        ),
-        box,
+    const term = card(
+      "Terminal",
+      h(
+        "button",
+        { id: "open-terminal", onclick: () => openTerminal(id, box) },
+        "open a shell (exec -it sh)",
       ),
+      box,
     );
+    term.classList.add("wide");
+    cards.prepend(term);
   }
-  if (p.trace) cards.append(card("Start trace (--trace)", waterfall(p.trace)));
+  if (p.trace) {
+    const wf = card("Start trace (--trace)", waterfall(p.trace));
+    wf.classList.add("wide");
+    cards.append(wf);
+  }
   view.replaceChildren(
     h(
       "h2",
