@@ -7,6 +7,8 @@
 //              (published port >= 0.9 of direct), in test namespaces only (scripts/bench-net.ts)
 //   lifecycle  run -d and exec latency beside podman (runc runtime)
 //   memory     host memory per idle container (USS and PSS) with 50 idle containers, tsbox vs conmon
+//   ui         the tsbox ui server idle with 50 running containers and one browser: CPU (bar < 2%),
+//              RSS beside the supervisor's, page heap and first paint (scripts/bench-ui.ts)
 //
 //   deno task bench [--only startup,cgroup,...] [--runs N]
 // Installs what it compares against (runc, podman, iperf3) with apt-get when missing.
@@ -331,6 +333,10 @@ try {
   }
   if (want("lifecycle")) await benchLifecycle(root);
   if (want("memory")) await benchMemory(root);
+  if (want("ui")) {
+    const { benchUi, printUiBench } = await import("./bench-ui.ts");
+    summary.push(printUiBench(await benchUi(root)));
+  }
 } finally {
   await cleanupRoot(root);
 }
