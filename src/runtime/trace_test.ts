@@ -1,0 +1,20 @@
+import assert from "node:assert/strict";
+import { Tracer } from "./trace.ts";
+
+Deno.test("Tracer: each printed step is kept as a record, starting where the last one ended", () => {
+  const lines: string[] = [];
+  const t = new Tracer(true, (l) => lines.push(l));
+  t.run("first", () => {});
+  t.line("child", "mount", undefined, "0", ["mount"]);
+  assert.equal(lines.length, 2);
+  assert.equal(t.records.length, 2);
+  const [a, b] = t.records;
+  assert.equal(a!.lane, "parent");
+  assert.equal(b!.lane, "child");
+  assert.deepEqual(b!.syscalls, ["mount"]);
+  assert.equal(b!.result, "0");
+  assert.ok(a!.startMs <= a!.endMs && a!.endMs <= b!.startMs + 1e-9 && b!.startMs <= b!.endMs);
+  const off = new Tracer(false, () => assert.fail("a disabled tracer prints nothing"));
+  off.line("parent", "x");
+  assert.equal(off.records.length, 0);
+});
