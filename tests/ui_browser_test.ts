@@ -119,6 +119,74 @@ topologyTest("ui in a browser: login, live table, network diagram, terminal, sto
     );
     await browser.screenshot("ui-terminal");
 
+    // A group with a limit, a container in it, and a traced start: the cgroup tree shows the
+    // kernel's limit at the group's level; the traced container's page has its waterfall.
+    await t.tsbox(["group", "create", "--memory", "64m", "lab"], { expect: 0 });
+    await t.tsbox([
+      "run",
+      "-d",
+      "--name",
+      "capped",
+      "--network",
+      "none",
+      "--cgroup-parent",
+      "lab",
+      "busybox",
+      "sleep",
+      "600",
+    ], { expect: 0 });
+    await t.tsbox(["run", "--name", "traced", "--network", "none", "--trace", "busybox", "true"], {
+      expect: 0,
+    });
+    await browser.goto(`${ui.url.origin}/#/cgroups`);
+    const lab = await browser.waitFor<string>(
+      "document.querySelector('.node[data-path=\"tsbox/lab\"]')?.textContent",
+    );
+    assert.match(lab, /kernel: memory 64MiB/);
+    assert.match(
+      await browser.waitFor<string>(
+        "[...document.querySelectorAll('.node')].find((n) => n.dataset.path.startsWith('tsbox/lab/'))?.textContent",
+      ),
+      /capped.*in effect: memory 64MiB/s,
+    );
+    await browser.screenshot("ui-cgroups");
+    await browser.goto(`${ui.url.origin}/#/c/${await idOf(t, "traced")}`);
+    await browser.waitFor("document.querySelectorAll('.wf .row').length > 10");
+    const lanes = await browser.eval<string[]>(
+      "[...new Set([...document.querySelectorAll('.wf .row .lane')].map((e) => e.textContent))].sort()",
+    );
+    assert.deepEqual(lanes, ["child", "parent"]);
+    assert.ok(
+      await browser.eval("document.querySelector('.wf').textContent.includes('pivot_root')"),
+    );
+    await browser.screenshot("ui-trace");
+    for (const [view, text] of [["images", "busybox"], ["networks", "back"]]) {
+      await browser.goto(`${ui.url.origin}/#/${view}`);
+      await browser.waitFor(
+        `document.querySelector('#view-${view} table')?.textContent.includes('${text}')`,
+      );
+    }
+
+    // A plain `chromium --dump-dom` of the URL lists the running containers (server-rendered rows).
+    const profile = await Deno.makeTempDir({ prefix: "tsbox-test-chromium-" });
+    const dump = await t.host.run([
+      "chromium",
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      `--user-data-dir=${profile}`,
+      "--dump-dom",
+      ui.url.href,
+    ], { check: false });
+    await Deno.remove(profile, { recursive: true });
+    for (const name of ["web", "client", "db", "capped"]) {
+      assert.ok(dump.stdout.includes(`>${name}</a>`), `${name} in --dump-dom`);
+    }
+
     // Stop from the page; the CLI sees it exited.
     await browser.goto(`${ui.url.origin}/#/`);
     await browser.waitFor(
@@ -138,5 +206,8 @@ topologyTest("ui in a browser: login, live table, network diagram, terminal, sto
   } finally {
     await browser.close();
     await ui.stop();
+    // Groups outlive containers: remove ours once its container is gone.
+    await t.tsbox(["rm", "-f", "capped"]);
+    await t.tsbox(["group", "rm", "lab"]);
   }
 }, { needs: [] });

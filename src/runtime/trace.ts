@@ -25,12 +25,44 @@ export interface TraceRecord {
   syscalls?: string[];
 }
 
+/**
+ * The system calls (or netlink messages) behind a parent step, from its text
+ * as the start path words it (executor.ts, staging.ts, cgroup.ts,
+ * net/attach.ts); [] for steps that are tsbox's own bookkeeping. The child's
+ * steps carry the exact list from their program's labels instead.
+ */
+const PARENT_SYSCALLS: [RegExp, string[]][] = [
+  [/^create cgroup /, ["mkdir", "write"]],
+  [/^place \d+ in cgroup /, ["write"]],
+  [/^unshare a staging mount namespace/, ["unshare"]],
+  [/^make every mount private|^make the root read-only|^mount |^bind /, ["mount"]],
+  [/^create a user namespace for id-mapped layers/, ["clone3", "write"]],
+  [/^idmap /, ["open_tree", "mount_setattr", "move_mount"]],
+  [/^create \d+ device nodes/, ["mknod", "symlink"]],
+  [/^write uid_map and gid_map/, ["write"]],
+  [/^clone3 /, ["clone3"]],
+  [/^release the child/, ["write"]],
+  [/^net: join the network namespace/, ["setns"]],
+  [/^net: host ports for/, ["socket", "bind"]],
+  [/^net: \/etc\/hosts/, ["write"]],
+  [/^net: bridge .* ready/, ["RTM_GETLINK", "RTM_NEWLINK", "NFT_MSG_NEWRULE"]],
+  [/^net: veth /, ["RTM_NEWLINK"]],
+  [/^net: eth0 /, ["RTM_SETLINK", "RTM_NEWADDR", "RTM_NEWROUTE"]],
+  [/^net: \d+ published-port rule/, ["NFT_MSG_NEWRULE"]],
+];
+
+/** The syscalls behind a parent step's text (see PARENT_SYSCALLS). */
+export function parentSyscalls(text: string): string[] {
+  return PARENT_SYSCALLS.find(([re]) => re.test(text))?.[1] ?? [];
+}
+
 /** Receives trace lines; a disabled tracer costs one branch per step. */
 export class Tracer {
   readonly enabled: boolean;
   readonly start: bigint;
   #last: bigint;
   readonly #write: (line: string) => void;
+  #childEnd: bigint | undefined;
   /** Named points (e.g. "clone", "execve") and their times, for benchmarks. */
   readonly marks = new Map<string, bigint>();
   /** Every step printed so far. */
@@ -59,13 +91,20 @@ export class Tracer {
     if (!this.enabled) return;
     const t = end ?? monotonicNs();
     const ms = (n: bigint) => (Number(n) / 1e6).toFixed(3);
+    // A child step began where the child's previous one ended (the first at the clone):
+    // its lane runs beside the parent's, whose steps fill the time in between.
+    const begin = who === "child"
+      ? this.#childEnd ?? this.marks.get("clone") ?? this.#last
+      : this.#last;
+    if (who === "child") this.#childEnd = t;
+    const calls = syscalls ?? (who === "parent" ? parentSyscalls(text) : []);
     this.records.push({
       lane: who,
       text,
-      startMs: Number(this.#last - this.start) / 1e6,
+      startMs: Number((begin < t ? begin : t) - this.start) / 1e6,
       endMs: Number(t - this.start) / 1e6,
       ...(result === undefined ? {} : { result }),
-      ...(syscalls?.length ? { syscalls } : {}),
+      ...(calls.length ? { syscalls: calls } : {}),
     });
     this.#write(
       `trace ${ms(t - this.start).padStart(8)} ms  +${ms(t - this.#last).padStart(7)}  ${
