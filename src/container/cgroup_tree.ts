@@ -7,15 +7,8 @@
 import { pathPrefixes } from "../cgroups/driver.ts";
 import { type KernelLimits, readKernelLimits } from "../cgroups/limits.ts";
 import type { ContainerRecord } from "../state/containers.ts";
-import {
-  cgroupHost,
-  cgroupInfo,
-  DEFAULT_PARENT,
-  groupInfo,
-  groupPath,
-  type LimitSummary,
-  listGroups,
-} from "./cgroup.ts";
+import { cgroupHost, cgroupInfo, DEFAULT_PARENT, groupPath } from "./cgroup.ts";
+import { groupInfo, type LimitSummary, listGroups } from "./groups.ts";
 
 /** One group of the tree. */
 export interface CgroupNode {

@@ -20,7 +20,8 @@ import type {
 } from "../net/topology_model.ts";
 import { NAMESPACES } from "../runtime/namespaces.ts";
 import type { ContainerRecord } from "../state/containers.ts";
-import { cgroupHost, cgroupInfo, DEFAULT_PARENT, groupInfo, type LimitSummary } from "./cgroup.ts";
+import { cgroupHost, cgroupInfo, DEFAULT_PARENT } from "./cgroup.ts";
+import { groupInfo, type LimitSummary } from "./groups.ts";
 import {
   bytes,
   type Fact,

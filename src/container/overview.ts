@@ -4,6 +4,7 @@
 // can be looked into. Used by `tsbox network diagram`, `explain` and `ui`.
 
 import { type ContainerRecord, listContainers } from "../state/containers.ts";
+import { hasProcess } from "./state_machine.ts";
 import { reconcile } from "./status.ts";
 
 /** Every container, newest first, reconciled. */
@@ -11,9 +12,9 @@ export function allContainers(): ContainerRecord[] {
   return listContainers().map(reconcile);
 }
 
-/** Whether the container has live processes now. */
+/** Whether the container has live processes now (running or paused). */
 export function isLive(c: ContainerRecord): boolean {
-  return (c.status === "running" || c.status === "paused") && c.pid !== null;
+  return hasProcess(c);
 }
 
 /** The containers with live processes. */

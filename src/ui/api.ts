@@ -81,7 +81,7 @@ export function containerPage(ref: string): {
 export function containerTop(ref: string): ProcessRow[] {
   const rec = reconcile(findContainer(ref));
   if (!isLive(rec)) return [];
-  return containerProcesses(rec.pid!);
+  return containerProcesses(rec);
 }
 
 /** The network topology read now, and its drawing. */
