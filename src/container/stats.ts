@@ -80,6 +80,7 @@ export function netBytes(netDev: string): { rx: number; tx: number } {
 interface SampleContext {
   systemNs: number;
   onlineCpus: number;
+  driver: ReturnType<typeof cgroupHost>["driver"];
   /** Per container id: its cgroup path and the limit its groups put on its memory. */
   fixed: Map<string, Fixed>;
 }
@@ -87,7 +88,12 @@ interface SampleContext {
 type Fixed = { path: string | undefined; effectiveMemory: number | null };
 
 function newContext(fixed = new Map<string, Fixed>()): SampleContext {
-  return { systemNs: hostCpuNs(), onlineCpus: readHostInfo().cpus.length, fixed };
+  return {
+    systemNs: hostCpuNs(),
+    onlineCpus: readHostInfo().cpus.length,
+    driver: cgroupHost().driver,
+    fixed,
+  };
 }
 
 /**
@@ -121,7 +127,7 @@ export function sampleStats(rec: ContainerRecord, ctx: SampleContext = newContex
     ctx.fixed.set(rec.id, fixed);
   }
   const path = fixed.path;
-  const { driver } = cgroupHost();
+  const { driver } = ctx;
   if (!path || !driver.exists(path)) return s;
   const st = driver.stats(path);
   s.running = true;

@@ -86,6 +86,15 @@ export class State {
       .user_version;
   }
 
+  /**
+   * A number that changes when another connection (another tsbox process)
+   * commits: PRAGMA data_version, a cheap "did anything change?" for pollers.
+   */
+  dataVersion(): number {
+    return (this.db.prepare("PRAGMA data_version").get() as { data_version: number })
+      .data_version;
+  }
+
   /** Applies the migrations this database lacks, each in its own transaction. */
   migrate(): void {
     const have = this.version();

@@ -188,7 +188,11 @@ export function startUiServer(opts: UiOptions): Promise<UiServer> {
         if (!m || !action || !ACTIONS.includes(action)) {
           return json({ error: "no such action" }, 404);
         }
-        await act(action, decodeURIComponent(m[1]!));
+        try {
+          await act(action, decodeURIComponent(m[1]!));
+        } finally {
+          feed.invalidate();
+        }
         return json({ ok: true });
       }
       if (path === "/" || path === "/index.html") {

@@ -5,7 +5,7 @@
 // started, stopped or removed from the CLI shows within a tick or two).
 // See the HTML standard, "Server-sent events".
 
-import { allContainers, liveContainers } from "../container/overview.ts";
+import { ContainerWatch, liveContainers } from "../container/overview.ts";
 import { cpuPercent, memPercent, type StatsSample, StatsSampler } from "../container/stats.ts";
 import { containerRows } from "./api.ts";
 
@@ -32,6 +32,7 @@ export class StatsFeed {
   #timer: ReturnType<typeof setInterval> | undefined;
   #sampler = new StatsSampler();
   #prev = new Map<string, StatsSample>();
+  #watch = new ContainerWatch();
   #lastKey = "";
   #sinceRows = 0;
   readonly intervalMs: number;
@@ -56,6 +57,12 @@ export class StatsFeed {
     headers.set("content-type", "text/event-stream");
     headers.set("cache-control", "no-store");
     return new Response(body, { headers });
+  }
+
+  /** Lists the containers again on the next tick, and sends it right away (after an action). */
+  invalidate(): void {
+    this.#watch.invalidate();
+    if (this.#clients.size) this.#broadcast();
   }
 
   /** Closes every stream (server shutdown). */
@@ -98,14 +105,19 @@ export class StatsFeed {
 
   /** One tick: rows when they changed (or `withRows`), and every running container's figures. */
   #tick(withRows: boolean): string {
-    const all = allContainers();
-    const rows = containerRows(all);
+    // The records are listed again only when something changed them (ContainerWatch).
+    const { list: all, changed: relisted } = this.#watch.current();
     // The status text ("Up 5 seconds") changes every tick: rows go out when something
     // else changed, and every 5 ticks for the durations.
-    const key = JSON.stringify(rows.map((r) => [r.id, r.name, r.state, r.pid, r.ports]));
-    const changed = key !== this.#lastKey || ++this.#sinceRows >= 5;
-    this.#lastKey = key;
-    if (changed || withRows) this.#sinceRows = 0;
+    let rows: ReturnType<typeof containerRows> | undefined;
+    let changed = withRows || ++this.#sinceRows >= 5;
+    if (relisted || changed) {
+      rows = containerRows(all);
+      const key = JSON.stringify(rows.map((r) => [r.id, r.name, r.state, r.pid, r.ports]));
+      changed ||= key !== this.#lastKey;
+      this.#lastKey = key;
+    }
+    if (changed) this.#sinceRows = 0;
     const samples = this.#sampler.sample(liveContainers(all));
     const stats: TickStats[] = samples.map((s) => ({
       id: s.id,
