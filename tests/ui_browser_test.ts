@@ -105,6 +105,34 @@ topologyTest("ui in a browser: login, live table, network diagram, terminal, sto
     );
     await browser.screenshot("ui-network");
 
+    // A container's page: environment values hidden until asked, logs followed, top.
+    await t.tsbox([
+      "run",
+      "-d",
+      "--name",
+      "talker",
+      "--network",
+      "none",
+      "-e",
+      "SECRET=hunter2",
+      "busybox",
+      "sh",
+      "-c",
+      "echo first-line; sleep 2; echo later-line; exec sleep 600",
+    ], { expect: 0 });
+    await browser.goto(`${ui.url.origin}/#/c/${await idOf(t, "talker")}`);
+    await browser.waitFor("document.querySelector('#logs')?.textContent.includes('first-line')");
+    await browser.waitFor("document.querySelector('#logs').textContent.includes('later-line')");
+    assert.ok(!(await browser.eval<boolean>("document.body.textContent.includes('hunter2')")));
+    await browser.waitFor(
+      "[...document.querySelectorAll('table')].some((t) => t.textContent.includes('sleep 600'))",
+    );
+    await browser.eval(
+      "[...document.querySelectorAll('button')].find((b) => b.textContent === 'show/hide values').click()",
+    );
+    assert.ok(await browser.eval<boolean>("document.body.textContent.includes('SECRET=hunter2')"));
+    await t.tsbox(["rm", "-f", "talker"], { expect: 0 });
+
     // A terminal into web runs echo inside the container.
     await browser.goto(`${ui.url.origin}/#/c/${web}`);
     await browser.waitFor("document.querySelector('#open-terminal') !== null");
