@@ -258,15 +258,22 @@ function isolationOf(rule: NftRule): string | undefined {
   for (let i = 0; i + 1 < ex.length; i++) {
     const e = ex[i]!, n = ex[i + 1]!;
     if (e.kind === "meta" && e.key === META.iifname && n.kind === "cmp" && n.op === "==") {
-      return new TextDecoder().decode(n.data).replace(/\0.*$/s, "");
+      return ifname(n.data);
     }
   }
   return undefined;
 }
 
+/** An interface name as a cmp expression holds it (NUL-padded). */
+const ifname = (data: Uint8Array) => new TextDecoder().decode(data).replace(/\0.*$/s, "");
+
 const hp = (ip: string, port: number | undefined) => (port === undefined ? ip : `${ip}:${port}`);
 
-/** The translation a conntrack entry shows for one of `subnets`' addresses; undefined otherwise. */
+/**
+ * The translation a conntrack entry shows for a container (an address
+ * `isContainer` accepts): DNAT of a published port, or NAPT of its outbound
+ * connection. Undefined for entries without NAT or of other addresses.
+ */
 export function translationOf(
   e: ConntrackEntry,
   isContainer: (ip: string) => boolean,
@@ -312,7 +319,7 @@ export function assembleTopology(input: TopologyInput): Topology {
       r.exprs.some((e, i) => {
         const n = r.exprs[i + 1];
         return e.kind === "meta" && e.key === META.oifname && n?.kind === "cmp" &&
-          n.op === "!=" && new TextDecoder().decode(n.data).replace(/\0.*$/s, "") === br;
+          n.op === "!=" && ifname(n.data) === br;
       })
     );
     return r && { handle: r.handle, comment: r.comment ?? "" };
