@@ -76,3 +76,15 @@ rootTest("run -d stores the typed configuration inspect shows", async (root) => 
   assert.equal(doc.State.Status, "running");
   await tsbox(["rm", "-f", id], { root, expect: 0 });
 });
+
+rootTest("run -d --trace prints the steps and keeps them for tsbox ui", async (root) => {
+  const r = await tsbox(["run", "-d", "--trace", "--network", "none", "busybox", "sleep", "30"], {
+    root,
+    expect: 0,
+  });
+  const id = r.stdout.trim();
+  assert.match(r.stderr, /execve/);
+  const saved = JSON.parse(await Deno.readTextFile(`${root}/containers/${id}/trace.json`));
+  assert.ok(saved.steps.length > 10, "the start's steps are kept");
+  await tsbox(["rm", "-f", id], { root, expect: 0 });
+});

@@ -61,14 +61,25 @@ export async function runDetached(opts: RunOptions): Promise<string> {
   const client = await SupervisorClient.connect();
   let res;
   try {
-    res = await client.request({
+    await client.send({
       op: "run",
       options,
       detach: true,
       clientPid: Deno.pid,
-      trace: false,
+      trace: opts.trace,
       ...(fault ? { fault } : {}),
     });
+    for (;;) {
+      const m = await client.next();
+      if (m === undefined) {
+        throw new TsboxError("the supervisor closed the connection without answering");
+      }
+      if ("trace" in m) console.error(m.trace);
+      else if ("ok" in m) {
+        res = m;
+        break;
+      }
+    }
   } finally {
     client.close();
   }

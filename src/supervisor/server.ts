@@ -78,7 +78,7 @@ class Supervisor {
   lastActivity = Date.now();
 
   /** Starts (or restarts) a container as our child. */
-  async start(id: string): Promise<Response> {
+  async start(id: string, trace: Tracer = NO_TRACE): Promise<Response> {
     const rec = findContainer(id);
     if (this.watches.has(rec.id)) {
       const e = new TsboxError(`container ${rec.name} is already running`, { exitCode: 1 });
@@ -102,7 +102,7 @@ class Supervisor {
       const started = await startCreated(
         c,
         { stdin: input ?? "null", stdout: out, stderr: err },
-        NO_TRACE,
+        trace,
       );
       if (started.console !== undefined) {
         sys("fcntl", [started.console, 4, /* F_SETFL */ O.NONBLOCK | O.RDWR]);
@@ -235,7 +235,7 @@ class Supervisor {
         () => createContainer(opts),
       );
       if (req.detach) {
-        const res = await this.start(c.record.id);
+        const res = await this.start(c.record.id, trace);
         await send("ok" in res && res.ok ? { ...res, id: c.record.id } : res);
         return;
       }
