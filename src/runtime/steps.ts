@@ -17,6 +17,17 @@ export type Step =
   | { op: "wait-parent"; fd: number; writeEnd: number }
   /** Tell the parent a named point was reached (a record on the error pipe). */
   | { op: "notify"; fd: number; point: number; name: string }
+  /** Block until the parent writes one more byte on the sync pipe (after a notify). */
+  | { op: "wait"; fd: number; name: string }
+  /**
+   * The OCI exec fifo: open it for writing through /proc/self/fd/N of an
+   * O_PATH fd (blocks until `start` opens the read side), write one byte.
+   */
+  | { op: "wait-start"; fifoFd: number }
+  /** Enter the namespace at `path` (e.g. /proc/self/ns/time_for_children). */
+  | { op: "setns-path"; path: string; namespace: NamespaceKind["oci"] }
+  /** personality(2): the execution domain (PER_LINUX, PER_LINUX32) and flags. */
+  | { op: "personality"; persona: number }
   /** Create namespaces that must be created after the parent's setup (cgroup). */
   | { op: "unshare"; namespaces: NamespaceKind["oci"][] }
   /** Join an existing namespace (its path was opened by the parent). */
@@ -58,7 +69,7 @@ export type Step =
   | { op: "raise-ambient"; caps: number[] }
   | { op: "no-new-privs" }
   /** Install a seccomp filter (struct sock_filter[], from src/seccomp/bpf.ts). */
-  | { op: "seccomp"; filter: Uint8Array }
+  | { op: "seccomp"; filter: Uint8Array; flags?: number }
   | { op: "keep-caps"; on: boolean }
   | { op: "setgroups"; gids: number[] }
   | { op: "setresgid"; gid: number }
@@ -123,6 +134,14 @@ export function formatStep(s: Step): string {
       return `close fd ${s.writeEnd}, wait for the parent on fd ${s.fd}`;
     case "notify":
       return `notify the parent: ${s.name}`;
+    case "wait":
+      return `wait for the parent on fd ${s.fd} (${s.name})`;
+    case "wait-start":
+      return `open the exec fifo (fd ${s.fifoFd}) for writing and write one byte (waits for start)`;
+    case "setns-path":
+      return `join ${s.namespace} namespace ${q(s.path)}`;
+    case "personality":
+      return `personality 0x${s.persona.toString(16)}`;
     case "unshare":
       return `unshare ${s.namespaces.join(",")} namespace`;
     case "setns":
@@ -162,7 +181,9 @@ export function formatStep(s: Step): string {
     case "no-new-privs":
       return "set no_new_privs";
     case "seccomp":
-      return `install the seccomp filter (${s.filter.length / 8} BPF instructions)`;
+      return `install the seccomp filter (${s.filter.length / 8} BPF instructions${
+        s.flags ? `, flags 0x${s.flags.toString(16)}` : ""
+      })`;
     case "keep-caps":
       return `set keepcaps ${s.on ? "on" : "off"}`;
     case "setgroups":
