@@ -60,23 +60,37 @@ ociTest("process.rlimits", async (ctx) => {
 });
 
 ociTest("process.noNewPrivileges true and false", async (ctx) => {
-  assert.equal(await runOk(ctx, ["/checker", "nnp"], (c) => c.process.noNewPrivileges = true), "1\n");
-  assert.equal(await runOk(ctx, ["/checker", "nnp"], (c) => c.process.noNewPrivileges = false), "0\n");
+  assert.equal(
+    await runOk(ctx, ["/checker", "nnp"], (c) => c.process.noNewPrivileges = true),
+    "1\n",
+  );
+  assert.equal(
+    await runOk(ctx, ["/checker", "nnp"], (c) => c.process.noNewPrivileges = false),
+    "0\n",
+  );
 });
 
 ociTest("process.oomScoreAdj", async (ctx) => {
-  const out = await runOk(ctx, ["cat", "/proc/self/oom_score_adj"], (c) => c.process.oomScoreAdj = 517);
+  const out = await runOk(
+    ctx,
+    ["cat", "/proc/self/oom_score_adj"],
+    (c) => c.process.oomScoreAdj = 517,
+  );
   assert.equal(out, "517\n");
 });
 
-ociTest("process.apparmorProfile and selinuxLabel are accepted on a host without them", async (ctx) => {
-  const out = await runOk(ctx, ["echo", "ok"], (c) => {
-    c.process.apparmorProfile = "tsbox-test-profile";
-    c.process.selinuxLabel = "system_u:system_r:container_t:s0";
-    c.linux.mountLabel = "system_u:object_r:container_file_t:s0";
-  });
-  assert.equal(out, "ok\n");
-}, { tsboxOnly: "runc refuses SELinux labels where SELinux is off; tsbox ignores both labels" });
+ociTest(
+  "process.apparmorProfile and selinuxLabel are accepted on a host without them",
+  async (ctx) => {
+    const out = await runOk(ctx, ["echo", "ok"], (c) => {
+      c.process.apparmorProfile = "tsbox-test-profile";
+      c.process.selinuxLabel = "system_u:system_r:container_t:s0";
+      c.linux.mountLabel = "system_u:object_r:container_file_t:s0";
+    });
+    assert.equal(out, "ok\n");
+  },
+  { tsboxOnly: "runc refuses SELinux labels where SELinux is off; tsbox ignores both labels" },
+);
 
 ociTest("no fd leaks into the container: only stdio", async (ctx) => {
   const out = await runOk(ctx, ["/checker", "fds"]);

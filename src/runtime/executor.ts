@@ -37,7 +37,7 @@ import { receiveFd } from "./console.ts";
 import { initSteps, POINT } from "./init_plan.ts";
 import { lower, NOTIFY_INDEX, type OpLabel } from "./lower.ts";
 import { resolveExecutable } from "./executable.ts";
-import { cloneFlags, type NamespaceKind } from "./namespaces.ts";
+import { cloneFlag, cloneFlags, type NamespaceKind, NAMESPACES } from "./namespaces.ts";
 import { killAndReap } from "./process.ts";
 import { formatStep, type Step } from "./steps.ts";
 import { NO_TRACE, type Tracer } from "./trace.ts";
@@ -121,6 +121,18 @@ function readAll(fd: number): Uint8Array {
   return out;
 }
 
+/** Moves this thread's pid_for_children into the namespace `fd`; returns an fd of the old one. */
+function enterPidNamespace(fd: number): number {
+  const own = sys("open", ["/proc/thread-self/ns/pid_for_children", O.RDONLY | O.CLOEXEC]);
+  try {
+    sys("setns", [fd, cloneFlag("pid")], "pid namespace");
+  } catch (e) {
+    sysRaw("close", [own]);
+    throw e;
+  }
+  return own;
+}
+
 /** The next record on the error pipe; undefined at EOF (execve closed it, or the child died). */
 function readRecord(fd: number): Record | undefined {
   const buf = new Uint8Array(ERROR_RECORD_SIZE);
@@ -201,10 +213,22 @@ export async function startContainer(req: StartRequest): Promise<Started> {
   let idmapFd: number | undefined;
   let child: { pid: number; pidfd: number; inCgroup: boolean } | undefined;
   try {
-    for (const n of nsList.filter((n) => n.path)) {
+    // Namespaces joined by path, in the one order of namespaces.ts. A PID
+    // namespace is entered by this thread around the clone (setns changes
+    // only the namespace of later children); the others by the child.
+    let pidNs: number | undefined;
+    for (const kind of NAMESPACES) {
+      const n = nsList.find((x) => x.type === kind.oci && x.path);
+      if (!n) continue;
+      if (n.type === "user" || n.type === "mount") {
+        throw new TsboxError(
+          `joining a ${n.type} namespace by path is not supported (${q(n.path)})`,
+        );
+      }
       const fd = sys("open", [n.path!, O.RDONLY | O.CLOEXEC], `${n.type} namespace ${q(n.path)}`);
       fds.push(fd);
-      join.push({ namespace: n.type, fd, path: n.path! });
+      if (n.type === "pid") pidNs = fd;
+      else join.push({ namespace: n.type, fd, path: n.path! });
     }
     const [syncR, syncW] = pipe();
     const [errR, errW] = pipe();
@@ -297,12 +321,20 @@ export async function startContainer(req: StartRequest): Promise<Started> {
       labels = opLabels;
       program = encodeProgram(builder.ops, errW, traceW);
       trace.mark("clone");
-      child = trace.run(`clone3 into new ${cloned.join(",") || "no"} namespaces`, () =>
-        spawn({
-          program,
-          flags: cloneFlags(cloned),
-          ...(req.cgroupFd !== undefined ? { cgroupFd: req.cgroupFd } : {}),
-        }));
+      const ownPid = pidNs === undefined ? undefined : enterPidNamespace(pidNs);
+      try {
+        child = trace.run(`clone3 into new ${cloned.join(",") || "no"} namespaces`, () =>
+          spawn({
+            program,
+            flags: cloneFlags(cloned),
+            ...(req.cgroupFd !== undefined ? { cgroupFd: req.cgroupFd } : {}),
+          }));
+      } finally {
+        if (ownPid !== undefined) {
+          sys("setns", [ownPid, cloneFlag("pid")], "our own pid namespace");
+          sysRaw("close", [ownPid]);
+        }
+      }
     } finally {
       staging.leave();
     }

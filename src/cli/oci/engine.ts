@@ -108,7 +108,7 @@ export function statusOf(g: GlobalOptions, rec: OciRecord): OciStatus {
 }
 
 /** Connects to the caller's console socket; returns the fd. */
-function connectUnix(path: string): number {
+export function connectUnix(path: string): number {
   const fd = sys("socket", [AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0], "console socket");
   const addr = new Uint8Array(110);
   new DataView(addr.buffer).setUint16(0, AF_UNIX, true);

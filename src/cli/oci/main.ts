@@ -19,6 +19,18 @@ const VERBS: Record<string, { summary: string; load: () => Promise<OciVerb> }> =
   state: { summary: "output the state of a container", load: () => import("./state.ts") },
   kill: { summary: "send a signal to the container's init", load: () => import("./kill.ts") },
   delete: { summary: "delete a container", load: () => import("./delete.ts") },
+  exec: { summary: "run a process in a running container", load: () => import("./exec.ts") },
+  ps: { summary: "list a container's processes", load: () => import("./ps.ts") },
+  events: { summary: "print a container's stats as events", load: () => import("./events.ts") },
+  pause: {
+    summary: "freeze a container",
+    load: async () => (await import("./pause.ts")).verb("pause"),
+  },
+  resume: {
+    summary: "thaw a paused container",
+    load: async () => (await import("./pause.ts")).verb("resume"),
+  },
+  update: { summary: "change a container's limits", load: () => import("./update.ts") },
   list: { summary: "list containers", load: () => import("./list.ts") },
   spec: { summary: "create a new specification file", load: () => import("./spec.ts") },
   features: { summary: "show the enabled features", load: () => import("./features.ts") },

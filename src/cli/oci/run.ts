@@ -5,6 +5,7 @@
 import { relayConsole } from "../../runtime/console.ts";
 import { waitPidfd } from "../../runtime/process.ts";
 import { sysRaw } from "../../../ffi/syscall.ts";
+import { UsageError } from "../../errors.ts";
 import { bool, type FlagDef, formatHelp } from "../flags.ts";
 import { CREATE_FLAGS, createOptions } from "./create.ts";
 import { createContainer, deleteContainer, load, startCreated } from "./engine.ts";
@@ -31,6 +32,9 @@ export async function main(g: GlobalOptions, args: string[]): Promise<number> {
     return 0;
   }
   const detach = bool(o.flags, "detach");
+  if (o.req.consoleSocket && !detach) {
+    throw new UsageError("cannot use console socket if runtime will not detach");
+  }
   const created = await createContainer(g, o.req);
   await withLock(g.root, o.req.id, () => startCreated(g, load(g, o.req.id)));
   if (detach) return 0;
