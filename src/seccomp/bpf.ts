@@ -319,11 +319,20 @@ function emitRules(a: Asm, spec: Seccomp, arch: Arch): void {
   for (const { rule, nrs } of rules) {
     const match = a.label(), next = a.label();
     a.ld(NR);
-    for (const nr of nrs) a.jeq(nr, match, "next");
+    // jt/jf reach 255 instructions: a long list goes in chunks, each with a ja to the match.
+    for (let i = 0; i < nrs.length; i += 128) {
+      const hit = a.label(), miss = a.label();
+      for (const nr of nrs.slice(i, i + 128)) a.jeq(nr, hit, "next");
+      a.ja(miss);
+      a.here(hit);
+      a.ja(match);
+      a.here(miss);
+    }
     a.ja(next);
     a.here(match);
     for (const c of rule.args ?? []) emitArg(a, c, next);
-    a.ret(retValue(rule.action, rule.errnoRet ?? spec.defaultErrnoRet));
+    // A rule's errno defaults to EPERM, not to defaultErrnoRet (runc, libseccomp).
+    a.ret(retValue(rule.action, rule.errnoRet));
     a.here(next);
   }
   a.ret(defaultRet);

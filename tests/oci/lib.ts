@@ -276,6 +276,8 @@ export function ociTest(
     fn: async () => {
       const before = await snapshot();
       const dir = await Deno.makeTempDir({ prefix: "tsbox-oci-" });
+      // A container root in a user namespace must reach its bundle.
+      await Deno.chmod(dir, 0o755);
       let n = 0;
       const ctx: Ctx = {
         root: `${dir}/state`,
