@@ -71,6 +71,8 @@ export interface StartRequest {
   execFifoFd?: number;
   /** OCI --preserve-fds: fds 3 .. 3+N-1 stay open in the container. */
   preserveFds?: number;
+  /** With execFifoFd: the child waits on the fifo a second time, for the startContainer hooks. */
+  startHooks?: boolean;
   /** Look the executable up in the root before the clone, so a missing one fails the start here. */
   resolveExecutable?: boolean;
   /** Runs when the child has made its mounts, before pivot_root (OCI createContainer hooks). */
@@ -292,6 +294,7 @@ export async function startContainer(req: StartRequest): Promise<Started> {
       ...(req.preserveFds ? { preserveFds: req.preserveFds } : {}),
       ...(req.beforePivot ? { pauseBeforePivot: true } : {}),
       ...(req.execFifoFd !== undefined ? { execFifoFd: req.execFifoFd } : {}),
+      ...(req.startHooks ? { startHooks: true } : {}),
       ...(created.has("time") ? { timeOffsets: spec.linux?.timeOffsets ?? {} } : {}),
     });
 

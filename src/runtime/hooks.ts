@@ -8,7 +8,8 @@
 //   createContainer           before pivot_root, in the container's namespaces
 //                             (the mount namespace still shows the host's
 //                             files, so the path resolves as the spec says)
-//   startContainer            (not yet: see the report of issue 10)
+//   startContainer            after `start`, before the user's process, in the
+//                             container's namespaces (the path resolves there)
 //   poststart, poststop       in the runtime's namespaces
 //
 // A hook is started the way a container process is: by a syscall program

@@ -57,6 +57,8 @@ export interface InitContext {
   pauseBeforePivot?: boolean;
   /** OCI create: after every step, notify POINT.READY, then wait on the exec fifo (O_PATH fd). */
   execFifoFd?: number;
+  /** After the exec fifo, wait again on it while `start` runs the startContainer hooks. */
+  startHooks?: boolean;
   /** The executable, resolved by the parent in the root (the exec step tries only it). */
   execPath?: string;
   /** Enter a new time namespace with these offsets (linux.timeOffsets). */
@@ -247,6 +249,7 @@ export type ProcessContext =
     | "preserveFds"
     | "notifyFd"
     | "execFifoFd"
+    | "startHooks"
     | "execPath"
   >
   & {
@@ -321,6 +324,7 @@ export function processSteps(proc: Process, ctx: ProcessContext): Step[] {
     if (ctx.notifyFd === undefined) throw new Error("exec fifo: no notify fd");
     steps.push({ op: "notify", fd: ctx.notifyFd, point: POINT.READY, name: "ready" });
     steps.push({ op: "wait-start", fifoFd: ctx.execFifoFd });
+    if (ctx.startHooks) steps.push({ op: "wait-start-hooks", fifoFd: ctx.execFifoFd });
   }
   const env = proc.env ?? [];
   steps.push({

@@ -100,6 +100,14 @@ export function lower(steps: readonly Step[]): Lowered {
         call("close", "the exec fifo", [fifo]);
         break;
       }
+      case "wait-start-hooks": {
+        const fifo = tmp();
+        const path = `/proc/self/fd/${s.fifoFd}`;
+        call("open", `the exec fifo ${q(path)}`, [path, O.RDONLY | O.CLOEXEC], { dst: fifo });
+        call("read", "one byte from the exec fifo", [fifo, new Uint8Array(8), 1], { expect: 1 });
+        call("close", "the exec fifo", [fifo]);
+        break;
+      }
       case "setns-path": {
         const fd = tmp();
         call("open", q(s.path), [s.path, O.RDONLY | O.CLOEXEC], { dst: fd });

@@ -24,6 +24,8 @@ export type Step =
    * O_PATH fd (blocks until `start` opens the read side), write one byte.
    */
   | { op: "wait-start"; fifoFd: number }
+  /** Then wait for `start` to run the startContainer hooks: open the fifo for reading, read one byte. */
+  | { op: "wait-start-hooks"; fifoFd: number }
   /** Enter the namespace at `path` (e.g. /proc/self/ns/time_for_children). */
   | { op: "setns-path"; path: string; namespace: NamespaceKind["oci"] }
   /** personality(2): the execution domain (PER_LINUX, PER_LINUX32) and flags. */
@@ -138,6 +140,8 @@ export function formatStep(s: Step): string {
       return `wait for the parent on fd ${s.fd} (${s.name})`;
     case "wait-start":
       return `open the exec fifo (fd ${s.fifoFd}) for writing and write one byte (waits for start)`;
+    case "wait-start-hooks":
+      return `open the exec fifo (fd ${s.fifoFd}) for reading and read one byte (startContainer hooks)`;
     case "setns-path":
       return `join ${s.namespace} namespace ${q(s.path)}`;
     case "personality":

@@ -196,6 +196,7 @@ export async function createContainer(
       ...(consoleSocket !== undefined ? { consoleSocket } : {}),
       execFifoFd: fifoFd,
       preserveFds: req.preserveFds,
+      startHooks: (spec.hooks?.startContainer?.length ?? 0) > 0,
       resolveExecutable: true,
       setup: async (child) => {
         rec.pid = child.pid;
@@ -278,7 +279,7 @@ export async function startCreated(g: GlobalOptions, rec: OciRecord): Promise<vo
   if (status !== "created") throw new UsageError(`cannot start an already ${status} container`);
   const fifo = `${containerDir(g.root, rec.id)}/exec.fifo`;
   const pidfd = pidfdOpen(rec.pid);
-  const fd = sys("open", [fifo, O.RDONLY | O.NONBLOCK | O.CLOEXEC], q(fifo));
+  let fd = sys("open", [fifo, O.RDONLY | O.NONBLOCK | O.CLOEXEC], q(fifo));
   try {
     for (;;) {
       const ready = pollIn([fd, pidfd], 1000);
@@ -291,8 +292,23 @@ export async function startCreated(g: GlobalOptions, rec: OciRecord): Promise<vo
         throw new TsboxError("container init exited before start");
       }
     }
-  } finally {
     sysRaw("close", [fd]);
+    fd = -1;
+    if (rec.config.hooks?.startContainer?.length) {
+      // The init waits on the fifo again until the hooks ran in its namespaces.
+      await runHooks("startContainer", rec.config.hooks.startContainer, {
+        state: stateOf(rec, "running"),
+        join: { pid: rec.pid, pidfd, namespaces: createdNamespaces(rec.config) },
+      });
+      const w = sys("open", [fifo, O.WRONLY | O.CLOEXEC], q(fifo));
+      try {
+        sys("write", [w, new Uint8Array([0]), 1], "the exec fifo");
+      } finally {
+        sysRaw("close", [w]);
+      }
+    }
+  } finally {
+    if (fd >= 0) sysRaw("close", [fd]);
     sysRaw("close", [pidfd]);
   }
   Deno.removeSync(fifo);

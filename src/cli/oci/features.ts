@@ -56,7 +56,14 @@ export function features(): Record<string, unknown> {
   return {
     ociVersionMin: "1.0.0",
     ociVersionMax: "1.1.0",
-    hooks: ["prestart", "createRuntime", "createContainer", "poststart", "poststop"],
+    hooks: [
+      "prestart",
+      "createRuntime",
+      "createContainer",
+      "startContainer",
+      "poststart",
+      "poststop",
+    ],
     mountOptions: MOUNT_OPTIONS,
     linux: {
       namespaces: NAMESPACES.map((n) => n.oci),
