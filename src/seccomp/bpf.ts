@@ -320,13 +320,16 @@ function emitRules(a: Asm, spec: Seccomp, arch: Arch): void {
     const match = a.label(), next = a.label();
     a.ld(NR);
     // jt/jf reach 255 instructions: a long list goes in chunks, each with a ja to the match.
-    for (let i = 0; i < nrs.length; i += 128) {
-      const hit = a.label(), miss = a.label();
-      for (const nr of nrs.slice(i, i + 128)) a.jeq(nr, hit, "next");
-      a.ja(miss);
-      a.here(hit);
-      a.ja(match);
-      a.here(miss);
+    if (nrs.length <= 128) { for (const nr of nrs) a.jeq(nr, match, "next"); }
+    else {
+      for (let i = 0; i < nrs.length; i += 128) {
+        const hit = a.label(), miss = a.label();
+        for (const nr of nrs.slice(i, i + 128)) a.jeq(nr, hit, "next");
+        a.ja(miss);
+        a.here(hit);
+        a.ja(match);
+        a.here(miss);
+      }
     }
     a.ja(next);
     a.here(match);

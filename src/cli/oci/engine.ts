@@ -23,8 +23,7 @@ import {
 } from "../../../ffi/constants.ts";
 import { writeFileText } from "../../../ffi/file.ts";
 import { sys, sysRaw } from "../../../ffi/syscall.ts";
-import { detectCgroups } from "../../cgroups/detect.ts";
-import { driverFor } from "../../cgroups/open.ts";
+import { cgroupHost } from "../../cgroups/open.ts";
 import type { CgroupDriver } from "../../cgroups/driver.ts";
 import { rmdirOne } from "../../cgroups/fs.ts";
 import { TsboxError, UsageError } from "../../errors.ts";
@@ -53,10 +52,9 @@ export const OCI_STATE_VERSION = "1.0.2";
 
 const q = JSON.stringify;
 
-let driverCache: CgroupDriver | undefined;
 /** The cgroup driver of this host. */
 export function cgroups(): CgroupDriver {
-  return driverCache ??= driverFor(detectCgroups());
+  return cgroupHost().driver;
 }
 
 /** What `create` is asked for. */
@@ -176,11 +174,10 @@ export async function createContainer(
     }
     driver.create(req.cgroupPath, resources);
     cgroupMade = true;
-    const layout = detectCgroups();
-    const cgroupFd = layout.v2Root ? driver.cgroupDirFd(req.cgroupPath) : undefined;
+    const { layout } = cgroupHost();
+    const cgroupFd = driver.cgroupDirFd(req.cgroupPath);
     if (cgroupFd !== undefined) fds.push(cgroupFd);
-    const v2Dir = layout.v2Root ? `${layout.v2Root}/${req.cgroupPath}` : undefined;
-    const tasks = driver.dirs(req.cgroupPath).filter((d) => d !== v2Dir).map((d) => `${d}/tasks`);
+    const tasks = driver.selfJoinFiles(req.cgroupPath);
     const cgroupns = createdNamespaces(spec).includes("cgroup");
     const hookState = () => ({ ...stateOf(rec, "creating"), pid: rec.pid });
 

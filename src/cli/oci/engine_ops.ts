@@ -4,7 +4,6 @@
 // part 1), calling src/runtime/exec.ts and the cgroup driver directly.
 
 import { sysRaw } from "../../../ffi/syscall.ts";
-import { detectCgroups } from "../../cgroups/detect.ts";
 import type { CgroupStats } from "../../cgroups/driver.ts";
 import { TsboxError, UsageError } from "../../errors.ts";
 import { execProcess } from "../../runtime/exec.ts";
@@ -36,19 +35,14 @@ export function execIn(g: GlobalOptions, rec: OciRecord, o: ExecOptions): Starte
   }
   if (status === "paused") throw new UsageError("cannot exec in a paused container");
   const driver = cgroups();
-  const layout = detectCgroups();
   const fds: number[] = [];
   const pidfd = pidfdOpen(rec.pid);
   fds.push(pidfd);
   try {
-    const cgroupFd = layout.v2Root && driver.exists(rec.cgroupPath)
-      ? driver.cgroupDirFd(rec.cgroupPath)
-      : undefined;
+    const exists = driver.exists(rec.cgroupPath);
+    const cgroupFd = exists ? driver.cgroupDirFd(rec.cgroupPath) : undefined;
     if (cgroupFd !== undefined) fds.push(cgroupFd);
-    const v2Dir = layout.v2Root ? `${layout.v2Root}/${rec.cgroupPath}` : undefined;
-    const tasks = driver.exists(rec.cgroupPath)
-      ? driver.dirs(rec.cgroupPath).filter((d) => d !== v2Dir).map((d) => `${d}/tasks`)
-      : [];
+    const tasks = exists ? driver.selfJoinFiles(rec.cgroupPath) : [];
     const consoleSocket = o.consoleSocket ? connectUnix(o.consoleSocket) : undefined;
     if (consoleSocket !== undefined) fds.push(consoleSocket);
     const filter = seccompFilter(rec.config.linux?.seccomp);
