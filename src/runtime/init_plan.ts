@@ -317,12 +317,22 @@ export function processSteps(proc: Process, ctx: ProcessContext): Step[] {
   } else {
     for (const d of ctx.stdio) steps.push({ op: "dup2", from: d.from, to: d.to });
   }
-  steps.push({ op: "cloexec-from", from: 3 + (ctx.preserveFds ?? 0) });
+  const keepFrom = 3 + (ctx.preserveFds ?? 0);
+  if (ctx.execFifoFd !== undefined) {
+    // The process waits for `start` for as long as the caller likes: it holds
+    // nothing of ours but the fifo and the error pipe, which it closes once
+    // it has said it is ready (a caller such as containerd's shim waits for
+    // EOF on the pipes it gave `create`, and this process holds copies).
+    steps.push({ op: "close-from", from: keepFrom, keep: [ctx.execFifoFd, ctx.notifyFd ?? -1] });
+  } else {
+    steps.push({ op: "cloexec-from", from: keepFrom });
+  }
   steps.push({ op: "umask", mask: proc.user.umask ?? proc.umask ?? 0o022 });
   steps.push({ op: "reset-signals" });
   if (ctx.execFifoFd !== undefined) {
     if (ctx.notifyFd === undefined) throw new Error("exec fifo: no notify fd");
     steps.push({ op: "notify", fd: ctx.notifyFd, point: POINT.READY, name: "ready" });
+    steps.push({ op: "close", fd: ctx.notifyFd, name: "the error pipe" });
     steps.push({ op: "wait-start", fifoFd: ctx.execFifoFd });
     if (ctx.startHooks) steps.push({ op: "wait-start-hooks", fifoFd: ctx.execFifoFd });
   }

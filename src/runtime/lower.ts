@@ -313,6 +313,18 @@ export function lower(steps: readonly Step[]): Lowered {
           CLOSE_RANGE_CLOEXEC,
         ]);
         break;
+      case "close-from": {
+        let lo = s.from;
+        for (const k of [...new Set(s.keep)].filter((k) => k >= s.from).sort((a, b) => a - b)) {
+          if (k > lo) call("close_range", `${lo}..${k - 1}`, [lo, k - 1, 0]);
+          lo = k + 1;
+        }
+        call("close_range", `${lo}..`, [lo, 0xffffffff, 0]);
+        break;
+      }
+      case "close":
+        call("close", `fd ${s.fd} (${s.name})`, [s.fd]);
+        break;
       case "reset-signals": {
         const dfl = new Uint8Array(32); // struct kernel_sigaction { handler = SIG_DFL, ... }
         for (let sig = 1; sig <= SIGRTMAX; sig++) {

@@ -87,6 +87,9 @@ export type Step =
   | { op: "dup2"; from: number; to: number }
   /** Mark every fd from `from` up close-on-exec. */
   | { op: "cloexec-from"; from: number }
+  /** Close every fd from `from` up except `keep` (a process that waits before execve holds nothing else). */
+  | { op: "close-from"; from: number; keep: number[] }
+  | { op: "close"; fd: number; name: string }
   /** Default every signal handler and unblock all signals (blocked since clone). */
   | { op: "reset-signals" }
   | { op: "umask"; mask: number }
@@ -208,6 +211,10 @@ export function formatStep(s: Step): string {
       return `dup2 ${s.from} -> ${s.to}`;
     case "cloexec-from":
       return `mark fds >= ${s.from} close-on-exec`;
+    case "close-from":
+      return `close fds >= ${s.from}${s.keep.length ? ` except ${s.keep.join(",")}` : ""}`;
+    case "close":
+      return `close fd ${s.fd} (${s.name})`;
     case "reset-signals":
       return "reset signal handlers and unblock signals";
     case "umask":
