@@ -266,6 +266,20 @@ export async function startContainer(req: StartRequest): Promise<Started> {
         () => userNamespaceFd(uidMap, gidMap),
       );
     }
+    // Id-mapped bind mounts: "idmap"/"ridmap", or a mount's own mappings (OCI 1.1).
+    const mountIdmaps = new Map<number, number>();
+    for (const [i, m] of (spec.mounts ?? []).entries()) {
+      const wants = m.uidMappings?.length ||
+        (m.options ?? []).some((o) => o === "idmap" || o === "ridmap");
+      if (!wants) continue;
+      const uids = m.uidMappings ?? uidMap, gids = m.gidMappings ?? gidMap;
+      if (!uids.length || !gids.length) {
+        throw new TsboxError(`id-mapped mount ${q(m.destination)} needs uid and gid mappings`);
+      }
+      const fd = userNamespaceFd(uids, gids);
+      fds.push(fd);
+      mountIdmaps.set(i, fd);
+    }
     const envPath = (proc.env ?? []).find((e) => e.startsWith("PATH="))?.slice(5);
     const steps = initSteps(spec, {
       syncFd: syncR,
@@ -309,6 +323,7 @@ export async function startContainer(req: StartRequest): Promise<Started> {
         devices: spec.linux?.devices ?? [],
         readonly: spec.root?.readonly ?? false,
         ensureDirs: [proc.cwd || "/"],
+        ...(mountIdmaps.size ? { mountIdmaps } : {}),
         ...(owner ? { owner } : {}),
         ...(idmapFd !== undefined
           ? { idmap: { usernsFd: idmapFd, scratchDir: req.scratchDir } }
@@ -349,6 +364,8 @@ export async function startContainer(req: StartRequest): Promise<Started> {
       slotFd,
       nullFd,
       ...join.map((j) => j.fd),
+      pidNs,
+      ...mountIdmaps.values(),
       idmapFd,
     ]);
     fds.length = 0;

@@ -207,6 +207,27 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
     steps.push({ op: "wait", fd: ctx.syncFd, name: "createContainer hooks done" });
   }
   steps.push({ op: "pivot-root", root });
+  // rootfsPropagation after pivot_root (which refuses a shared new root),
+  // then each mount's own propagation again, which a recursive one overrode.
+  const rootProp = spec.linux?.rootfsPropagation;
+  if (rootProp) {
+    const flags = parseMountOptions([rootProp]).propagation;
+    if (!flags) throw new UsageError(`rootfsPropagation ${JSON.stringify(rootProp)}`);
+    steps.push({ op: "mount", source: null, target: "/", fstype: null, flags, data: null });
+    for (const m of spec.mounts ?? []) {
+      const p = parseMountOptions(m.options).propagation;
+      if (p) {
+        steps.push({
+          op: "mount",
+          source: null,
+          target: m.destination,
+          fstype: null,
+          flags: p,
+          data: null,
+        });
+      }
+    }
+  }
   if (spec.linux?.personality) {
     steps.push({ op: "personality", persona: personality(spec.linux.personality) });
   }

@@ -23,6 +23,7 @@ const MOUNT_OPTIONS = [
   "diratime",
   "dirsync",
   "exec",
+  "idmap",
   "mand",
   "noatime",
   "nodev",
@@ -37,6 +38,7 @@ const MOUNT_OPTIONS = [
   "rbind",
   "relatime",
   "remount",
+  "ridmap",
   "ro",
   "rprivate",
   "rshared",
@@ -80,6 +82,7 @@ export function features(): Record<string, unknown> {
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
+      mountExtensions: { idmap: { enabled: true } },
     },
     annotations: { "io.github.tsbox.version": "0.1.0" },
   };
