@@ -285,3 +285,37 @@ ociTest("linux.rootfsPropagation and mountLabel are accepted", async (ctx) => {
   assert.equal(out, "1\n");
   void IS_RUNC;
 });
+
+ociTest("--systemd-cgroup: slice:prefix:name becomes the path systemd would use", async (ctx) => {
+  const id = ctx.id();
+  const bundle = await makeBundle(ctx, id, ["sleep", "100"], (c) => {
+    c.linux.cgroupsPath = "tsboxoci.slice:oci:" + id;
+  });
+  const out = `${ctx.dir}/out`;
+  const code = await ociDetached(ctx, ["--systemd-cgroup", "create", "--bundle", bundle, id], out);
+  try {
+    assert.equal(code, 0, await Deno.readTextFile(out).catch(() => ""));
+    const pid = (await state(ctx, id)).pid;
+    const groups = await Deno.readTextFile(`/proc/${pid}/cgroup`);
+    assert.match(groups, new RegExp(`:memory:/tsboxoci\\.slice/oci-${id}\\.scope$`, "m"));
+  } finally {
+    await oci(ctx, ["delete", "--force", id]);
+    ctx.ids.delete(id);
+    for (
+      const c of [
+        "memory",
+        "pids",
+        "cpu",
+        "cpuacct",
+        "cpuset",
+        "blkio",
+        "devices",
+        "freezer",
+        "unified",
+      ]
+    ) {
+      await Deno.remove(`/sys/fs/cgroup/${c}/tsboxoci.slice`).catch(() => {});
+    }
+    await Deno.remove("/sys/fs/cgroup/tsboxoci.slice").catch(() => {});
+  }
+}, { tsboxOnly: "runc's --systemd-cgroup asks systemd over D-Bus (none here)" });
