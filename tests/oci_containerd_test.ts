@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { busyboxTarball, host, type RunResult } from "./lib/harness.ts";
 import { TestNetns } from "./lib/netns.ts";
-import { ociTest, RUNTIME } from "./oci/lib.ts";
+import { ociTest, removeEmptyCgroup, RUNTIME } from "./oci/lib.ts";
 
 /** A containerd of the test's own. */
 class Containerd {
@@ -111,6 +111,7 @@ class Containerd {
     for (const id of this.ids) {
       await Deno.remove(`/run/containerd/runc/default/${id}`, { recursive: true }).catch(() => {});
     }
+    removeEmptyCgroup("default"); // ctr's parent group ("/default/<id>")
     await this.ns.delete();
   }
 }

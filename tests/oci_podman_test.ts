@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { busyboxTarball, host, type RunResult } from "./lib/harness.ts";
 import { TestNetns } from "./lib/netns.ts";
-import { ociTest, RUNTIME } from "./oci/lib.ts";
+import { ociTest, removeEmptyCgroup, RUNTIME } from "./oci/lib.ts";
 
 /** A private Podman: storage, run state and config under `dir`, inside namespace `ns`. */
 class Podman {
@@ -71,6 +71,7 @@ class Podman {
     const mounts = (await Deno.readTextFile("/proc/self/mountinfo")).split("\n")
       .map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(this.dir)).reverse();
     for (const m of mounts) await host("umount", ["-l", m], { check: false });
+    removeEmptyCgroup("libpod_parent");
     await this.ns.delete();
   }
 }

@@ -239,6 +239,26 @@ export async function logErrors(ctx: Ctx): Promise<string[]> {
   });
 }
 
+/**
+ * Removes the parent group `name` (left by a runtime, as runc leaves it) and
+ * its empty subgroups (conmon's) in every hierarchy; a group in use stays.
+ */
+export function removeEmptyCgroup(name: string): void {
+  const roots = ["/sys/fs/cgroup"];
+  try {
+    for (const e of Deno.readDirSync("/sys/fs/cgroup")) {
+      if (e.isDirectory) roots.push(`/sys/fs/cgroup/${e.name}`);
+    }
+  } catch { /* no cgroupfs */ }
+  const rm = (dir: string) => {
+    try {
+      for (const e of Deno.readDirSync(dir)) if (e.isDirectory) rm(`${dir}/${e.name}`);
+      Deno.removeSync(dir);
+    } catch { /* absent or busy */ }
+  };
+  for (const r of roots) rm(`${r}/${name}`);
+}
+
 /** The state JSON of `id`. */
 export async function state(ctx: Ctx, id: string): Promise<Json> {
   const r = await oci(ctx, ["state", id]);
@@ -294,23 +314,7 @@ export function ociTest(
         await fn(ctx);
       } finally {
         for (const id of ctx.ids) await oci(ctx, ["delete", "--force", id]);
-        await host("rmdir", ["/sys/fs/cgroup/unified/tsbox-ocitest"], { check: false });
-        for (
-          const c of [
-            "memory",
-            "pids",
-            "cpu",
-            "cpuacct",
-            "cpuset",
-            "blkio",
-            "devices",
-            "freezer",
-            "systemd",
-          ]
-        ) {
-          await host("rmdir", [`/sys/fs/cgroup/${c}/tsbox-ocitest`], { check: false });
-        }
-        await host("rmdir", ["/sys/fs/cgroup/tsbox-ocitest"], { check: false });
+        removeEmptyCgroup("tsbox-ocitest");
         await Deno.remove(dir, { recursive: true }).catch(() => {});
       }
       await assertNoLeaks(before);
