@@ -319,3 +319,32 @@ ociTest("--systemd-cgroup: slice:prefix:name becomes the path systemd would use"
     await Deno.remove("/sys/fs/cgroup/tsboxoci.slice").catch(() => {});
   }
 }, { tsboxOnly: "runc's --systemd-cgroup asks systemd over D-Bus (none here)" });
+
+ociTest("a cgroup mount shows the container's own groups, read-only", async (ctx) => {
+  const v1 = (() => {
+    try {
+      return Deno.statSync("/sys/fs/cgroup/memory/memory.limit_in_bytes").isFile;
+    } catch {
+      return false;
+    }
+  })();
+  const file = v1 ? "/sys/fs/cgroup/memory/memory.limit_in_bytes" : "/sys/fs/cgroup/memory.max";
+  const out = await runOk(ctx, [
+    "sh",
+    "-c",
+    `cat ${file}; cat ${v1 ? "/sys/fs/cgroup/pids/pids.max" : "/sys/fs/cgroup/pids.max"}; ` +
+    `echo 1 > ${
+      v1 ? "/sys/fs/cgroup/pids/pids.max" : "/sys/fs/cgroup/pids.max"
+    } 2>/dev/null && echo rw || echo ro`,
+  ], (c) => {
+    c.mounts.push({
+      destination: "/sys/fs/cgroup",
+      type: "cgroup",
+      source: "cgroup",
+      options: ["nosuid", "noexec", "nodev", "relatime", "ro"],
+    });
+    c.linux.resources.memory = { limit: 96 * 1024 * 1024 };
+    c.linux.resources.pids = { limit: 33 };
+  });
+  assert.equal(out, `${96 * 1024 * 1024}\n33\nro\n`);
+});

@@ -60,6 +60,8 @@ export interface StartRequest {
   cgroupTasks?: string[];
   /** Mount cgroup2 at /sys/fs/cgroup (v2 host with a cgroup namespace). */
   mountCgroup2?: boolean;
+  /** Otherwise, the host directories a `cgroup` mount binds (init_plan.ts InitContext.cgroupBinds). */
+  cgroupBinds?: { name: string; source: string }[];
   /** Runs while the child waits: place it in a cgroup (if not done by clone3), configure its network. */
   setup?: (child: { pid: number; pidfd: number; inCgroup: boolean }) => Promise<void> | void;
   /** OCI --console-socket: the child sends its pty master there (connected unix socket), not to us. */
@@ -300,6 +302,7 @@ export async function startContainer(req: StartRequest): Promise<Started> {
         : {}),
       stdio: dups,
       mountCgroup2: req.mountCgroup2 ?? false,
+      ...(req.cgroupBinds?.length ? { cgroupBinds: req.cgroupBinds } : {}),
       cgroupTasks: req.cgroupTasks ?? [],
       lastCap: lastCap(),
       maskedKind,

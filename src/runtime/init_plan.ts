@@ -43,6 +43,14 @@ export interface InitContext {
   cgroupTasks?: string[];
   /** Mount cgroup2 on /sys/fs/cgroup (a v2 host with a cgroup namespace). */
   mountCgroup2: boolean;
+  /**
+   * Otherwise, what a `cgroup` mount shows (as runc does): the host
+   * directories of the container's groups, each bound at <destination>/<name>
+   * over a tmpfs (v1 and hybrid hosts), or one bound at the destination itself
+   * (name ""; a v2 host without a cgroup namespace). Comounted hierarchies
+   * ("cpu,cpuacct") also get a symlink per controller.
+   */
+  cgroupBinds?: { name: string; source: string }[];
   /** Highest capability number of this kernel. */
   lastCap: number;
   /** Is this masked path a directory on this host (undefined: absent, skipped)? */
@@ -149,6 +157,8 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
         flags: o.flags,
         data: null,
       });
+    } else if ((type === "cgroup" || type === "cgroup2") && ctx.cgroupBinds?.length) {
+      steps.push(...cgroupBindSteps(at(m.destination), o.flags, ctx.cgroupBinds));
     }
   }
   // Namespaced sysctls, while /proc/sys is still writable.
@@ -241,6 +251,54 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
       ...(flags ? { seccompFlags: flags } : {}),
     }),
   );
+  return steps;
+}
+
+/** The steps of a `cgroup` mount made of binds of the host's group directories. */
+function cgroupBindSteps(
+  target: string,
+  flags: number,
+  binds: readonly { name: string; source: string }[],
+): Step[] {
+  const steps: Step[] = [];
+  const bind = (source: string, to: string): Step => ({
+    op: "mount",
+    source,
+    target: to,
+    fstype: null,
+    flags: MS.BIND | MS.REC,
+    data: null,
+  });
+  const single = binds.length === 1 && binds[0]!.name === "";
+  if (single) steps.push(bind(binds[0]!.source, target));
+  else {
+    steps.push({
+      op: "mount",
+      source: "tmpfs",
+      target,
+      fstype: "tmpfs",
+      flags: MS.NOSUID | MS.NODEV | MS.NOEXEC,
+      data: "mode=755",
+    });
+    for (const b of binds) {
+      steps.push({ op: "mkdir", path: `${target}/${b.name}`, mode: 0o755 });
+      steps.push(bind(b.source, `${target}/${b.name}`));
+      if (b.name.includes(",")) {
+        for (const c of b.name.split(",")) {
+          steps.push({ op: "symlink", target: b.name, path: `${target}/${c}` });
+        }
+      }
+    }
+  }
+  if (flags & MS.RDONLY) {
+    steps.push({
+      op: "setattr",
+      path: target,
+      set: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC,
+      clear: 0,
+      recursive: true,
+    });
+  }
   return steps;
 }
 

@@ -111,7 +111,10 @@ function ociSample() {
     },
     root: { path: "rootfs" },
     hostname: "oci",
-    mounts: [{ destination: "/proc", type: "proc", source: "proc" }],
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc" },
+      { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro"] },
+    ],
     linux: {
       namespaces: [{ type: "pid" }, { type: "mount" }, { type: "uts" }, { type: "time" }],
       timeOffsets: { monotonic: { secs: 10 } },
@@ -132,6 +135,10 @@ function ociSample() {
     console: { socketFd: 14, slotFd: 15, rows: 30, cols: 100 },
     stdio: [],
     mountCgroup2: false,
+    cgroupBinds: [
+      { name: "cpu,cpuacct", source: "/sys/fs/cgroup/cpu,cpuacct/c" },
+      { name: "memory", source: "/sys/fs/cgroup/memory/c" },
+    ],
     lastCap: 40,
     maskedKind: () => undefined,
     searchPath: ["/bin"],

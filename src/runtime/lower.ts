@@ -157,6 +157,14 @@ export function lower(steps: readonly Step[]): Lowered {
         );
         break;
       }
+      case "mkdir":
+        call("mkdir", q(s.path), [s.path, s.mode], { okErrno: Errno.EEXIST });
+        break;
+      case "symlink":
+        call("symlink", `${q(s.path)} -> ${q(s.target)}`, [s.target, s.path], {
+          okErrno: Errno.EEXIST,
+        });
+        break;
       case "write-file": {
         const fd = tmp();
         const bytes = new TextEncoder().encode(s.data);

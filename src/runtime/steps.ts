@@ -57,6 +57,9 @@ export type Step =
     recursive: boolean;
     optional?: boolean;
   }
+  /** mkdir(2); an existing directory is fine. */
+  | { op: "mkdir"; path: string; mode: number }
+  | { op: "symlink"; target: string; path: string }
   /** Write `data` to an existing file (a sysctl under /proc/sys). */
   | { op: "write-file"; path: string; data: string }
   /** pivot_root into `root`, then detach the old root. */
@@ -169,6 +172,10 @@ export function formatStep(s: Step): string {
       return `mount_setattr ${q(s.path)} set ${flagNames(s.set, MOUNT_ATTR, "MOUNT_ATTR_")}${
         s.recursive ? " recursively" : ""
       }${s.optional ? " if present" : ""}`;
+    case "mkdir":
+      return `mkdir ${q(s.path)} mode ${s.mode.toString(8)}`;
+    case "symlink":
+      return `symlink ${q(s.path)} -> ${q(s.target)}`;
     case "write-file":
       return `write ${q(s.data)} to ${q(s.path)}`;
     case "pivot-root":

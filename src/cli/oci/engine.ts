@@ -23,6 +23,7 @@ import {
 } from "../../../ffi/constants.ts";
 import { writeFileText } from "../../../ffi/file.ts";
 import { sys, sysRaw } from "../../../ffi/syscall.ts";
+import type { CgroupLayout } from "../../cgroups/detect.ts";
 import { cgroupHost } from "../../cgroups/open.ts";
 import type { CgroupDriver } from "../../cgroups/driver.ts";
 import { rmdirOne } from "../../cgroups/fs.ts";
@@ -190,6 +191,7 @@ export async function createContainer(
       ...(cgroupFd !== undefined ? { cgroupFd } : {}),
       cgroupTasks: tasks,
       mountCgroup2: layout.mode === "unified" && cgroupns,
+      cgroupBinds: cgroupBinds(layout, req.cgroupPath),
       ...(consoleSocket !== undefined ? { consoleSocket } : {}),
       execFifoFd: fifoFd,
       preserveFds: req.preserveFds,
@@ -234,6 +236,37 @@ export async function createContainer(
     throw e;
   } finally {
     for (const fd of fds) sysRaw("close", [fd]);
+  }
+}
+
+/**
+ * What a `cgroup` mount in the container shows when it cannot mount cgroup2
+ * itself: the container's group in each hierarchy (runc's mountCgroupV1; a
+ * v2 host without a cgroup namespace binds its one group). Named v1
+ * hierarchies (name=systemd) are left out: tsbox places nothing there.
+ */
+export function cgroupBinds(
+  layout: CgroupLayout,
+  path: string,
+): { name: string; source: string }[] {
+  if (layout.mode === "unified") return [{ name: "", source: `${layout.v2Root}/${path}` }];
+  const out: { name: string; source: string }[] = [];
+  for (const mnt of new Set(Object.values(layout.v1))) {
+    const source = `${mnt}/${path}`;
+    if (exists(source)) out.push({ name: mnt.slice(mnt.lastIndexOf("/") + 1), source });
+  }
+  if (layout.v2Root && exists(`${layout.v2Root}/${path}`)) {
+    out.push({ name: "unified", source: `${layout.v2Root}/${path}` });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
