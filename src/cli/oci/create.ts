@@ -5,7 +5,7 @@ import { UsageError } from "../../errors.ts";
 import { bool, type FlagDef, formatHelp, int, parseFlags, str } from "../flags.ts";
 import { loadBundle } from "./bundle.ts";
 import { cgroupPathFor } from "./cgroup_path.ts";
-import { createContainer } from "./engine.ts";
+import { createContainer } from "./engine_create.ts";
 import type { GlobalOptions } from "./log.ts";
 import { checkId } from "./store.ts";
 

@@ -11,7 +11,8 @@ import type { Started } from "../../runtime/executor.ts";
 import { pidfdOpen } from "../../runtime/process.ts";
 import { seccompFilter } from "../../seccomp/bpf.ts";
 import type { Process, Resources } from "../../spec/types.ts";
-import { cgroups, connectUnix, statusOf } from "./engine.ts";
+import { cgroups, statusOf } from "./engine.ts";
+import { connectUnix } from "./engine_create.ts";
 import type { GlobalOptions } from "./log.ts";
 import type { OciRecord } from "./store.ts";
 

@@ -8,7 +8,8 @@ import { sysRaw } from "../../../ffi/syscall.ts";
 import { UsageError } from "../../errors.ts";
 import { bool, type FlagDef, formatHelp } from "../flags.ts";
 import { CREATE_FLAGS, createOptions } from "./create.ts";
-import { createContainer, deleteContainer, load, startCreated } from "./engine.ts";
+import { deleteContainer, load, startCreated } from "./engine.ts";
+import { createContainer } from "./engine_create.ts";
 import type { GlobalOptions } from "./log.ts";
 import { withLock } from "./store.ts";
 
