@@ -88,6 +88,13 @@ const VERBS: Record<string, { summary: string; load: () => Promise<Verb> }> = {
     load: () => import("./src/cli/docker/ui.ts"),
   },
   supervise: { summary: "", load: () => import("./src/cli/docker/supervise.ts") },
+  runtime: {
+    summary: "tsbox as an OCI runtime, with runc's command line (scripts/tsbox-runc)",
+    load: async () => {
+      const m = await import("./src/cli/oci/main.ts");
+      return { main: m.ociMain };
+    },
+  },
 };
 
 function usage(): string {

@@ -155,6 +155,7 @@ export const SYS = {
   pidfd_getfd: 438,
   mount_setattr: 442,
   seccomp: 317,
+  personality: 135,
 } as const;
 
 /** A syscall name tsbox knows. */
@@ -168,7 +169,6 @@ export const FILTERED_SYS: Record<string, number> = {
   ptrace: 101,
   syslog: 103,
   uselib: 134,
-  personality: 135,
   ustat: 136,
   sysfs: 139,
   vhangup: 153,

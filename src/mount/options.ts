@@ -80,7 +80,7 @@ export function parseMountOptions(options: readonly string[] = []): ParsedOption
     else if (o in PROPAGATION) propagation = PROPAGATION[o]!;
     else if (o === "bind") bind = true;
     else if (o === "rbind") bind = recursive = true;
-    else if (o === "defaults") continue;
+    else if (o === "defaults" || o === "idmap" || o === "ridmap") continue; // idmap: the executor's
     else data.push(o);
   }
   let attrs = 0;

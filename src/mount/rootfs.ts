@@ -58,6 +58,8 @@ export interface RootfsRequest {
   owner?: Owner;
   /** With --userns remap: a user namespace fd whose mapping the image layers are shown through. */
   idmap?: { usernsFd: number; scratchDir: string };
+  /** Id-mapped bind mounts (OCI "idmap"/"ridmap" or a mount's own mappings): mount index -> user namespace fd. */
+  mountIdmaps?: ReadonlyMap<number, number>;
 }
 
 const q = JSON.stringify;
@@ -154,7 +156,13 @@ function mountRoot(req: RootfsRequest, trace: Tracer): void {
   }
 }
 
-function bindMount(rootFd: number, m: Mount, owner: Owner | undefined, trace: Tracer): void {
+function bindMount(
+  rootFd: number,
+  m: Mount,
+  owner: Owner | undefined,
+  usernsFd: number | undefined,
+  trace: Tracer,
+): void {
   const opts = parseMountOptions(m.options);
   const source = m.source ?? "";
   let isDir: boolean;
@@ -173,7 +181,14 @@ function bindMount(rootFd: number, m: Mount, owner: Owner | undefined, trace: Tr
         const tree = cloneTree(source, opts.recursive);
         try {
           if (opts.attrs) setattr(tree, opts.attrs, true);
+          if (usernsFd !== undefined) setattr(tree, MOUNT_ATTR.IDMAP, opts.recursive, usernsFd);
           attachTree(tree, target, m.destination);
+          // Propagation of the attached mount (the fd now names it): shared,
+          // slave... among the container's own mounts; the staging namespace
+          // is private, so nothing propagates from or to the host.
+          if (opts.propagation) {
+            sys("mount", [null, fdPath(tree), null, opts.propagation, null], q(m.destination));
+          }
         } finally {
           sys("close", [tree]);
         }
@@ -204,6 +219,23 @@ function tmpfsMount(rootFd: number, m: Mount, owner: Owner | undefined, trace: T
   });
 }
 
+/** A filesystem of another type (overlay, ext4 on a device, ...), mounted as the spec says. */
+function otherMount(rootFd: number, m: Mount, owner: Owner | undefined, trace: Tracer): void {
+  const opts = parseMountOptions(m.options);
+  trace.run(`mount ${m.type} on ${q(m.destination)}`, () => {
+    const target = mkdirInRoot(rootFd, m.destination, owner);
+    try {
+      sys(
+        "mount",
+        [m.source ?? m.type!, fdPath(target), m.type!, opts.flags, opts.data || null],
+        `${q(m.source ?? m.type)} on ${q(m.destination)} type ${m.type}`,
+      );
+    } finally {
+      sys("close", [target]);
+    }
+  });
+}
+
 function makeDevices(
   rootFd: number,
   devices: readonly DeviceNode[],
@@ -214,22 +246,25 @@ function makeDevices(
     const dev = mkdirInRoot(rootFd, "/dev", owner);
     try {
       for (const d of devices) {
-        const name = d.path.replace(/^\/dev\//, "");
-        if (name.includes("/")) {
-          throw new TsboxError(
-            `device ${q(d.path)}: only devices directly under /dev are supported`,
+        const rel = d.path.replace(/^\/dev\//, "");
+        const slash = rel.lastIndexOf("/");
+        // /dev/net/tun, /dev/dri/card0: the directories are made first.
+        const dir = slash < 0 ? dev : mkdirInRoot(rootFd, `/dev/${rel.slice(0, slash)}`, owner);
+        const name = rel.slice(slash + 1);
+        try {
+          const type = d.type === "b" ? 0o060000 : S_IFCHR;
+          sysRaw("unlinkat", [dir, name, 0]);
+          sys(
+            "mknodat",
+            [dir, name, type | 0o600, makedev(d.major ?? 0, d.minor ?? 0)],
+            `${q(d.path)} ${d.major}:${d.minor}`,
           );
+          sys("fchmodat", [dir, name, d.fileMode ?? 0o666, 0], q(d.path));
+          const uid = (d.uid ?? 0) + (owner?.uid ?? 0), gid = (d.gid ?? 0) + (owner?.gid ?? 0);
+          if (uid || gid) sys("fchownat", [dir, name, uid, gid, AT_SYMLINK_NOFOLLOW], q(d.path));
+        } finally {
+          if (dir !== dev) sys("close", [dir]);
         }
-        const type = d.type === "b" ? 0o060000 : S_IFCHR;
-        sysRaw("unlinkat", [dev, name, 0]);
-        sys(
-          "mknodat",
-          [dev, name, type | 0o600, makedev(d.major ?? 0, d.minor ?? 0)],
-          `${q(d.path)} ${d.major}:${d.minor}`,
-        );
-        sys("fchmodat", [dev, name, d.fileMode ?? 0o666, 0], q(d.path));
-        const uid = (d.uid ?? 0) + (owner?.uid ?? 0), gid = (d.gid ?? 0) + (owner?.gid ?? 0);
-        if (uid || gid) sys("fchownat", [dev, name, uid, gid, AT_SYMLINK_NOFOLLOW], q(d.path));
       }
       const links: [string, string][] = [
         ["fd", "/proc/self/fd"],
@@ -269,7 +304,7 @@ export function prepareRootfs(req: RootfsRequest, trace: Tracer): void {
       );
     }
     let devicesMade = false;
-    for (const m of req.mounts) {
+    for (const [i, m] of req.mounts.entries()) {
       const type = m.type ?? (parseMountOptions(m.options).bind ? "bind" : "");
       if (CHILD_MOUNT_TYPES.has(type)) {
         // /sys/fs/cgroup lies inside sysfs, which the child mounts.
@@ -279,9 +314,10 @@ export function prepareRootfs(req: RootfsRequest, trace: Tracer): void {
         continue;
       }
       if (type === "bind" || parseMountOptions(m.options).bind) {
-        bindMount(rootFd, m, req.owner, trace);
+        bindMount(rootFd, m, req.owner, req.mountIdmaps?.get(i), trace);
       } else if (type === "tmpfs") tmpfsMount(rootFd, m, req.owner, trace);
-      else throw new TsboxError(`mount type ${q(type)} for ${q(m.destination)} is not supported`);
+      else if (type) otherMount(rootFd, m, req.owner, trace);
+      else throw new TsboxError(`mount ${q(m.destination)} has no type`);
       if (m.destination === "/dev" && !devicesMade) {
         makeDevices(rootFd, req.devices, req.owner, trace);
         devicesMade = true;

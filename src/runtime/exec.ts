@@ -39,6 +39,10 @@ export interface ExecRequest {
   /** The container's seccomp filter: an exec'd process runs under it too. */
   seccomp?: Uint8Array;
   stdio: Stdio;
+  /** OCI --console-socket: the pty master goes there (a connected unix socket), not to us. */
+  consoleSocket?: number;
+  /** OCI --preserve-fds: fds 3 .. 3+N-1 stay open in the process. */
+  preserveFds?: number;
 }
 
 function pipe(): [number, number] {
@@ -72,7 +76,10 @@ export function execProcess(req: ExecRequest): Started {
     }
     let sock: [number, number] | undefined;
     let slot: number | undefined;
-    if (proc.terminal) {
+    if (proc.terminal && req.consoleSocket !== undefined) {
+      slot = sys("open", ["/dev/null", O.RDONLY | O.CLOEXEC]);
+      own(slot);
+    } else if (proc.terminal) {
       const sp = new Int32Array(2);
       sys("socketpair", [AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp]);
       sock = [sp[0]!, sp[1]!];
@@ -88,10 +95,10 @@ export function execProcess(req: ExecRequest): Started {
         ? [{ op: "join" as const, pidfd: req.pidfd, namespaces: join, pid: req.pid }]
         : []),
       ...processSteps(proc, {
-        ...(sock
+        ...(proc.terminal
           ? {
             console: {
-              socketFd: sock[1],
+              socketFd: sock?.[1] ?? req.consoleSocket!,
               slotFd: slot!,
               rows: proc.consoleSize?.height ?? 24,
               cols: proc.consoleSize?.width ?? 80,
@@ -102,6 +109,7 @@ export function execProcess(req: ExecRequest): Started {
         lastCap: lastCap(),
         searchPath: envPath.split(":").filter(Boolean),
         ...(req.seccomp ? { seccomp: req.seccomp } : {}),
+        ...(req.preserveFds ? { preserveFds: req.preserveFds } : {}),
       }),
     ];
     const { builder, labels } = lower(steps);

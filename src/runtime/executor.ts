@@ -22,6 +22,7 @@ import {
   decodeRecords,
   encodeProgram,
   ERROR_RECORD_SIZE,
+  type Record,
   TRACE_RECORD_SIZE,
 } from "../../ffi/program.ts";
 import { spawn } from "../../ffi/spawn.ts";
@@ -33,9 +34,10 @@ import { Staging } from "../mount/staging.ts";
 import type { Spec } from "../spec/types.ts";
 import { lastCap } from "./capabilities.ts";
 import { receiveFd } from "./console.ts";
-import { initSteps } from "./init_plan.ts";
-import { lower, type OpLabel } from "./lower.ts";
-import { cloneFlags, type NamespaceKind } from "./namespaces.ts";
+import { initSteps, POINT } from "./init_plan.ts";
+import { lower, NOTIFY_INDEX, type OpLabel } from "./lower.ts";
+import { resolveExecutable } from "./executable.ts";
+import { cloneFlag, cloneFlags, type NamespaceKind, NAMESPACES } from "./namespaces.ts";
 import { killAndReap } from "./process.ts";
 import { formatStep, type Step } from "./steps.ts";
 import { NO_TRACE, type Tracer } from "./trace.ts";
@@ -58,8 +60,25 @@ export interface StartRequest {
   cgroupTasks?: string[];
   /** Mount cgroup2 at /sys/fs/cgroup (v2 host with a cgroup namespace). */
   mountCgroup2?: boolean;
+  /** Otherwise, the host directories a `cgroup` mount binds (init_plan.ts InitContext.cgroupBinds). */
+  cgroupBinds?: { name: string; source: string }[];
   /** Runs while the child waits: place it in a cgroup (if not done by clone3), configure its network. */
   setup?: (child: { pid: number; pidfd: number; inCgroup: boolean }) => Promise<void> | void;
+  /** OCI --console-socket: the child sends its pty master there (connected unix socket), not to us. */
+  consoleSocket?: number;
+  /**
+   * OCI create: an O_PATH fd of the exec fifo. The child does every step,
+   * then waits on the fifo for `start`; startContainer returns at that point.
+   */
+  execFifoFd?: number;
+  /** OCI --preserve-fds: fds 3 .. 3+N-1 stay open in the container. */
+  preserveFds?: number;
+  /** With execFifoFd: the child waits on the fifo a second time, for the startContainer hooks. */
+  startHooks?: boolean;
+  /** Look the executable up in the root before the clone, so a missing one fails the start here. */
+  resolveExecutable?: boolean;
+  /** Runs when the child has made its mounts, before pivot_root (OCI createContainer hooks). */
+  beforePivot?: (child: { pid: number; pidfd: number }) => Promise<void> | void;
 }
 
 /**
@@ -104,6 +123,30 @@ function readAll(fd: number): Uint8Array {
   let o = 0;
   for (const c of chunks) (out.set(c, o), o += c.length);
   return out;
+}
+
+/** Moves this thread's pid_for_children into the namespace `fd`; returns an fd of the old one. */
+function enterPidNamespace(fd: number): number {
+  const own = sys("open", ["/proc/thread-self/ns/pid_for_children", O.RDONLY | O.CLOEXEC]);
+  try {
+    sys("setns", [fd, cloneFlag("pid")], "pid namespace");
+  } catch (e) {
+    sysRaw("close", [own]);
+    throw e;
+  }
+  return own;
+}
+
+/** The next record on the error pipe; undefined at EOF (execve closed it, or the child died). */
+function readRecord(fd: number): Record | undefined {
+  const buf = new Uint8Array(ERROR_RECORD_SIZE);
+  let got = 0;
+  while (got < buf.length) {
+    const n = sys("read", [fd, buf.subarray(got), buf.length - got]);
+    if (n <= 0) return undefined;
+    got += n;
+  }
+  return decodeRecords(buf, ERROR_RECORD_SIZE)[0];
 }
 
 function maskedKind(path: string): "dir" | "file" | undefined {
@@ -162,7 +205,8 @@ export async function startContainer(req: StartRequest): Promise<Started> {
   const nsList = spec.linux?.namespaces ?? [];
   const created = new Set<NamespaceKind["oci"]>(nsList.filter((n) => !n.path).map((n) => n.type));
   const unshareAfterSync: NamespaceKind["oci"][] = created.has("cgroup") ? ["cgroup"] : [];
-  const cloned = [...created].filter((n) => n !== "cgroup");
+  // The time namespace is made by the child itself (init_plan.ts), so its offsets can be set.
+  const cloned = [...created].filter((n) => n !== "cgroup" && n !== "time");
   const userns = created.has("user");
   const uidMap = spec.linux?.uidMappings ?? [];
   const gidMap = spec.linux?.gidMappings ?? [];
@@ -173,10 +217,22 @@ export async function startContainer(req: StartRequest): Promise<Started> {
   let idmapFd: number | undefined;
   let child: { pid: number; pidfd: number; inCgroup: boolean } | undefined;
   try {
-    for (const n of nsList.filter((n) => n.path)) {
+    // Namespaces joined by path, in the one order of namespaces.ts. A PID
+    // namespace is entered by this thread around the clone (setns changes
+    // only the namespace of later children); the others by the child.
+    let pidNs: number | undefined;
+    for (const kind of NAMESPACES) {
+      const n = nsList.find((x) => x.type === kind.oci && x.path);
+      if (!n) continue;
+      if (n.type === "user" || n.type === "mount") {
+        throw new TsboxError(
+          `joining a ${n.type} namespace by path is not supported (${q(n.path)})`,
+        );
+      }
       const fd = sys("open", [n.path!, O.RDONLY | O.CLOEXEC], `${n.type} namespace ${q(n.path)}`);
       fds.push(fd);
-      join.push({ namespace: n.type, fd, path: n.path! });
+      if (n.type === "pid") pidNs = fd;
+      else join.push({ namespace: n.type, fd, path: n.path! });
     }
     const [syncR, syncW] = pipe();
     const [errR, errW] = pipe();
@@ -187,7 +243,10 @@ export async function startContainer(req: StartRequest): Promise<Started> {
     let slotFd: number | undefined;
     const dups: { from: number; to: number }[] = [];
     let nullFd: number | undefined;
-    if (proc.terminal) {
+    if (proc.terminal && req.consoleSocket !== undefined) {
+      slotFd = sys("open", ["/dev/null", O.RDONLY | O.CLOEXEC]);
+      fds.push(slotFd);
+    } else if (proc.terminal) {
       const sp = new Int32Array(2);
       sys("socketpair", [AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp]);
       consoleSock = [sp[0]!, sp[1]!];
@@ -209,6 +268,20 @@ export async function startContainer(req: StartRequest): Promise<Started> {
         () => userNamespaceFd(uidMap, gidMap),
       );
     }
+    // Id-mapped bind mounts: "idmap"/"ridmap", or a mount's own mappings (OCI 1.1).
+    const mountIdmaps = new Map<number, number>();
+    for (const [i, m] of (spec.mounts ?? []).entries()) {
+      const wants = m.uidMappings?.length ||
+        (m.options ?? []).some((o) => o === "idmap" || o === "ridmap");
+      if (!wants) continue;
+      const uids = m.uidMappings ?? uidMap, gids = m.gidMappings ?? gidMap;
+      if (!uids.length || !gids.length) {
+        throw new TsboxError(`id-mapped mount ${q(m.destination)} needs uid and gid mappings`);
+      }
+      const fd = userNamespaceFd(uids, gids);
+      fds.push(fd);
+      mountIdmaps.set(i, fd);
+    }
     const envPath = (proc.env ?? []).find((e) => e.startsWith("PATH="))?.slice(5);
     const steps = initSteps(spec, {
       syncFd: syncR,
@@ -217,10 +290,10 @@ export async function startContainer(req: StartRequest): Promise<Started> {
       created,
       unshareAfterSync,
       join,
-      ...(consoleSock
+      ...(proc.terminal
         ? {
           console: {
-            socketFd: consoleSock[1],
+            socketFd: consoleSock?.[1] ?? req.consoleSocket!,
             slotFd: slotFd!,
             rows: proc.consoleSize?.height ?? 24,
             cols: proc.consoleSize?.width ?? 80,
@@ -229,14 +302,21 @@ export async function startContainer(req: StartRequest): Promise<Started> {
         : {}),
       stdio: dups,
       mountCgroup2: req.mountCgroup2 ?? false,
+      ...(req.cgroupBinds?.length ? { cgroupBinds: req.cgroupBinds } : {}),
       cgroupTasks: req.cgroupTasks ?? [],
       lastCap: lastCap(),
       maskedKind,
       searchPath: (envPath ?? "").split(":").filter(Boolean),
+      notifyFd: errW,
+      ...(req.preserveFds ? { preserveFds: req.preserveFds } : {}),
+      ...(req.beforePivot ? { pauseBeforePivot: true } : {}),
+      ...(req.execFifoFd !== undefined ? { execFifoFd: req.execFifoFd } : {}),
+      ...(req.startHooks ? { startHooks: true } : {}),
+      ...(created.has("time") ? { timeOffsets: spec.linux?.timeOffsets ?? {} } : {}),
     });
-    const { builder, labels } = lower(steps);
-    const program = encodeProgram(builder.ops, errW, traceW);
 
+    let labels: OpLabel[] = [];
+    let program: Uint8Array;
     const staging = Staging.enter(trace);
     try {
       prepareRootfs({
@@ -246,19 +326,36 @@ export async function startContainer(req: StartRequest): Promise<Started> {
         devices: spec.linux?.devices ?? [],
         readonly: spec.root?.readonly ?? false,
         ensureDirs: [proc.cwd || "/"],
+        ...(mountIdmaps.size ? { mountIdmaps } : {}),
         ...(owner ? { owner } : {}),
         ...(idmapFd !== undefined
           ? { idmap: { usernsFd: idmapFd, scratchDir: req.scratchDir } }
           : {}),
       }, trace);
+      if (req.resolveExecutable) {
+        const path = resolveExecutable(req.mountPoint, proc);
+        const exec = steps.at(-1);
+        if (exec?.op === "exec") exec.candidates = [path];
+      }
       faultPoint("after-mounts");
+      const { builder, labels: opLabels } = lower(steps);
+      labels = opLabels;
+      program = encodeProgram(builder.ops, errW, traceW);
       trace.mark("clone");
-      child = trace.run(`clone3 into new ${cloned.join(",") || "no"} namespaces`, () =>
-        spawn({
-          program,
-          flags: cloneFlags(cloned),
-          ...(req.cgroupFd !== undefined ? { cgroupFd: req.cgroupFd } : {}),
-        }));
+      const ownPid = pidNs === undefined ? undefined : enterPidNamespace(pidNs);
+      try {
+        child = trace.run(`clone3 into new ${cloned.join(",") || "no"} namespaces`, () =>
+          spawn({
+            program,
+            flags: cloneFlags(cloned),
+            ...(req.cgroupFd !== undefined ? { cgroupFd: req.cgroupFd } : {}),
+          }));
+      } finally {
+        if (ownPid !== undefined) {
+          sys("setns", [ownPid, cloneFlag("pid")], "our own pid namespace");
+          sysRaw("close", [ownPid]);
+        }
+      }
     } finally {
       staging.leave();
     }
@@ -270,6 +367,8 @@ export async function startContainer(req: StartRequest): Promise<Started> {
       slotFd,
       nullFd,
       ...join.map((j) => j.fd),
+      pidNs,
+      ...mountIdmaps.values(),
       idmapFd,
     ]);
     fds.length = 0;
@@ -290,12 +389,25 @@ export async function startContainer(req: StartRequest): Promise<Started> {
     const released = trace.enabled ? (trace.sync(), trace.marks.get("clone")) : undefined;
     let consoleFd: number | undefined;
     if (consoleSock) consoleFd = receiveFd(consoleSock[0]);
-    const errBytes = readAll(errR);
-    trace.mark("execve");
-    if (trace.enabled) {
-      printChildTrace(trace, steps, labels, readAll(traceR), errBytes.length === 0, released);
+    let failure: Record | undefined;
+    let ready = false;
+    for (let rec = readRecord(errR); rec; rec = readRecord(errR)) {
+      if (rec.index !== NOTIFY_INDEX) {
+        failure = rec;
+        break;
+      }
+      if (rec.result === POINT.BEFORE_PIVOT) {
+        await req.beforePivot?.(child);
+        sys("write", [syncW, new Uint8Array([1]), 1], "sync pipe");
+      } else if (rec.result === POINT.READY) {
+        ready = true;
+        break;
+      }
     }
-    const failure = decodeRecords(errBytes, ERROR_RECORD_SIZE).find((r) => r.index !== 0xffffffff);
+    trace.mark("execve");
+    if (trace.enabled && !ready) {
+      printChildTrace(trace, steps, labels, readAll(traceR), failure === undefined, released);
+    }
     if (failure) {
       closeAll([consoleFd]);
       throw childError(steps, labels, failure.index, failure.result);

@@ -18,7 +18,8 @@ import { parseMountOptions } from "../mount/options.ts";
 import { capMask, capNumber } from "./capabilities.ts";
 import type { NamespaceKind } from "./namespaces.ts";
 import { rlimitNumber, type Step } from "./steps.ts";
-import { seccompFilter } from "../seccomp/bpf.ts";
+import { seccompFilter, seccompFlags } from "../seccomp/bpf.ts";
+import { UsageError } from "../errors.ts";
 
 /** Facts the plan needs beyond the spec. */
 export interface InitContext {
@@ -42,6 +43,14 @@ export interface InitContext {
   cgroupTasks?: string[];
   /** Mount cgroup2 on /sys/fs/cgroup (a v2 host with a cgroup namespace). */
   mountCgroup2: boolean;
+  /**
+   * Otherwise, what a `cgroup` mount shows (as runc does): the host
+   * directories of the container's groups, each bound at <destination>/<name>
+   * over a tmpfs (v1 and hybrid hosts), or one bound at the destination itself
+   * (name ""; a v2 host without a cgroup namespace). Comounted hierarchies
+   * ("cpu,cpuacct") also get a symlink per controller.
+   */
+  cgroupBinds?: { name: string; source: string }[];
   /** Highest capability number of this kernel. */
   lastCap: number;
   /** Is this masked path a directory on this host (undefined: absent, skipped)? */
@@ -50,6 +59,32 @@ export interface InitContext {
   searchPath: string[];
   /** The parent's fds a container keeps (OCI --preserve-fds), from fd 3. */
   preserveFds?: number;
+  /** Write end of the error pipe, for notify records (needed by the options below). */
+  notifyFd?: number;
+  /** Stop before pivot_root until the parent ran the createContainer hooks (POINT.BEFORE_PIVOT). */
+  pauseBeforePivot?: boolean;
+  /** OCI create: after every step, notify POINT.READY, then wait on the exec fifo (O_PATH fd). */
+  execFifoFd?: number;
+  /** After the exec fifo, wait again on it while `start` runs the startContainer hooks. */
+  startHooks?: boolean;
+  /** The executable, resolved by the parent in the root (the exec step tries only it). */
+  execPath?: string;
+  /** Enter a new time namespace with these offsets (linux.timeOffsets). */
+  timeOffsets?: Record<string, { secs?: number; nanosecs?: number }>;
+}
+
+/** Points the child reports on the error pipe (notify records), and the parent acts on. */
+export const POINT = {
+  /** Mounts are done, pivot_root is next: the parent runs createContainer hooks, then writes a byte. */
+  BEFORE_PIVOT: 1,
+  /** Every step is done; the child waits on the exec fifo for `start`. */
+  READY: 2,
+} as const;
+
+/** The text of /proc/PID/timens_offsets for linux.timeOffsets ("monotonic 5 0\n"). */
+export function timensOffsets(o: Record<string, { secs?: number; nanosecs?: number }>): string {
+  return Object.entries(o).map(([clock, v]) => `${clock} ${v.secs ?? 0} ${v.nanosecs ?? 0}\n`)
+    .join("");
 }
 
 /** The command's candidate paths: itself if it has a slash, else each PATH entry. */
@@ -72,6 +107,15 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
     steps.push({ op: "setns", fd: j.fd, namespace: j.namespace, path: j.path });
   }
   if (ctx.unshareAfterSync.length) steps.push({ op: "unshare", namespaces: ctx.unshareAfterSync });
+  if (ctx.timeOffsets) {
+    // unshare(CLONE_NEWTIME) makes the namespace for our children only; its
+    // offsets can be set until a process enters it, then we enter it
+    // ourselves (a single-threaded process may). See time_namespaces(7).
+    steps.push({ op: "unshare", namespaces: ["time"] });
+    const text = timensOffsets(ctx.timeOffsets);
+    if (text) steps.push({ op: "write-file", path: "/proc/self/timens_offsets", data: text });
+    steps.push({ op: "setns-path", path: "/proc/self/ns/time_for_children", namespace: "time" });
+  }
   const hasUts = ctx.created.has("uts") || ctx.join.some((j) => j.namespace === "uts");
   if (spec.hostname && hasUts) steps.push({ op: "sethostname", name: spec.hostname });
   if (spec.domainname && hasUts) steps.push({ op: "setdomainname", name: spec.domainname });
@@ -113,6 +157,8 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
         flags: o.flags,
         data: null,
       });
+    } else if ((type === "cgroup" || type === "cgroup2") && ctx.cgroupBinds?.length) {
+      steps.push(...cgroupBindSteps(at(m.destination), o.flags, ctx.cgroupBinds));
     }
   }
   // Namespaced sysctls, while /proc/sys is still writable.
@@ -166,19 +212,130 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
       optional: true,
     });
   }
+  if (ctx.pauseBeforePivot) {
+    steps.push(notify(ctx, POINT.BEFORE_PIVOT, "createContainer hooks"));
+    steps.push({ op: "wait", fd: ctx.syncFd, name: "createContainer hooks done" });
+  }
   steps.push({ op: "pivot-root", root });
+  // rootfsPropagation after pivot_root (which refuses a shared new root),
+  // then each mount's own propagation again, which a recursive one overrode.
+  const rootProp = spec.linux?.rootfsPropagation;
+  if (rootProp) {
+    const flags = parseMountOptions([rootProp]).propagation;
+    if (!flags) throw new UsageError(`rootfsPropagation ${JSON.stringify(rootProp)}`);
+    steps.push({ op: "mount", source: null, target: "/", fstype: null, flags, data: null });
+    for (const m of spec.mounts ?? []) {
+      const p = parseMountOptions(m.options).propagation;
+      if (p) {
+        steps.push({
+          op: "mount",
+          source: null,
+          target: m.destination,
+          fstype: null,
+          flags: p,
+          data: null,
+        });
+      }
+    }
+  }
+  if (spec.linux?.personality) {
+    steps.push({ op: "personality", persona: personality(spec.linux.personality) });
+  }
 
   const filter = seccompFilter(spec.linux?.seccomp);
-  steps.push(...processSteps(proc, { ...ctx, ...(filter ? { seccomp: filter } : {}) }));
+  const flags = seccompFlags(spec.linux?.seccomp);
+  steps.push(
+    ...processSteps(proc, {
+      ...ctx,
+      ...(filter ? { seccomp: filter } : {}),
+      ...(flags ? { seccompFlags: flags } : {}),
+    }),
+  );
   return steps;
+}
+
+/** The steps of a `cgroup` mount made of binds of the host's group directories. */
+function cgroupBindSteps(
+  target: string,
+  flags: number,
+  binds: readonly { name: string; source: string }[],
+): Step[] {
+  const steps: Step[] = [];
+  const bind = (source: string, to: string): Step => ({
+    op: "mount",
+    source,
+    target: to,
+    fstype: null,
+    flags: MS.BIND | MS.REC,
+    data: null,
+  });
+  const single = binds.length === 1 && binds[0]!.name === "";
+  if (single) steps.push(bind(binds[0]!.source, target));
+  else {
+    steps.push({
+      op: "mount",
+      source: "tmpfs",
+      target,
+      fstype: "tmpfs",
+      flags: MS.NOSUID | MS.NODEV | MS.NOEXEC,
+      data: "mode=755",
+    });
+    for (const b of binds) {
+      steps.push({ op: "mkdir", path: `${target}/${b.name}`, mode: 0o755 });
+      steps.push(bind(b.source, `${target}/${b.name}`));
+      if (b.name.includes(",")) {
+        for (const c of b.name.split(",")) {
+          steps.push({ op: "symlink", target: b.name, path: `${target}/${c}` });
+        }
+      }
+    }
+  }
+  if (flags & MS.RDONLY) {
+    steps.push({
+      op: "setattr",
+      path: target,
+      set: MOUNT_ATTR.RDONLY | MOUNT_ATTR.NOSUID | MOUNT_ATTR.NODEV | MOUNT_ATTR.NOEXEC,
+      clear: 0,
+      recursive: true,
+    });
+  }
+  return steps;
+}
+
+function notify(ctx: InitContext, point: number, name: string): Step {
+  if (ctx.notifyFd === undefined) throw new Error(`${name}: no notify fd`);
+  return { op: "notify", fd: ctx.notifyFd, point, name };
+}
+
+/** personality(2)'s argument for linux.personality: the domain and its flags. */
+export function personality(p: { domain: string; flags?: string[] }): number {
+  const domains: Record<string, number> = { LINUX: 0, LINUX32: 0x0008 };
+  const d = domains[p.domain];
+  if (d === undefined) throw new UsageError(`personality domain ${JSON.stringify(p.domain)}`);
+  // No flag is defined by the runtime spec yet; runc refuses any.
+  if (p.flags?.length) throw new UsageError(`personality flags ${p.flags.join(",")}`);
+  return d;
 }
 
 /** What processSteps needs: the part of InitContext about the process itself. */
 export type ProcessContext =
-  & Pick<InitContext, "console" | "stdio" | "lastCap" | "searchPath" | "preserveFds">
+  & Pick<
+    InitContext,
+    | "console"
+    | "stdio"
+    | "lastCap"
+    | "searchPath"
+    | "preserveFds"
+    | "notifyFd"
+    | "execFifoFd"
+    | "startHooks"
+    | "execPath"
+  >
   & {
     /** Installed while the process still holds CAP_SYS_ADMIN, before its user and capabilities change. */ seccomp?:
       Uint8Array;
+    /** seccomp(2) flags (SECCOMP_FILTER_FLAG_LOG, ...). */
+    seccompFlags?: number;
   };
 
 /**
@@ -208,7 +365,13 @@ export function processSteps(proc: Process, ctx: ProcessContext): Step[] {
   if (proc.noNewPrivileges) steps.push({ op: "no-new-privs" });
   // Everything after this runs under the filter: setgroups, setresuid,
   // capset, dup2, close_range, rt_sigaction, execve; none of them is refused.
-  if (ctx.seccomp) steps.push({ op: "seccomp", filter: ctx.seccomp });
+  if (ctx.seccomp) {
+    steps.push({
+      op: "seccomp",
+      filter: ctx.seccomp,
+      ...(ctx.seccompFlags ? { flags: ctx.seccompFlags } : {}),
+    });
+  }
 
   const user = proc.user;
   const nonRoot = user.uid !== 0;
@@ -233,13 +396,29 @@ export function processSteps(proc: Process, ctx: ProcessContext): Step[] {
   } else {
     for (const d of ctx.stdio) steps.push({ op: "dup2", from: d.from, to: d.to });
   }
-  steps.push({ op: "cloexec-from", from: 3 + (ctx.preserveFds ?? 0) });
+  const keepFrom = 3 + (ctx.preserveFds ?? 0);
+  if (ctx.execFifoFd !== undefined) {
+    // The process waits for `start` for as long as the caller likes: it holds
+    // nothing of ours but the fifo and the error pipe, which it closes once
+    // it has said it is ready (a caller such as containerd's shim waits for
+    // EOF on the pipes it gave `create`, and this process holds copies).
+    steps.push({ op: "close-from", from: keepFrom, keep: [ctx.execFifoFd, ctx.notifyFd ?? -1] });
+  } else {
+    steps.push({ op: "cloexec-from", from: keepFrom });
+  }
   steps.push({ op: "umask", mask: proc.user.umask ?? proc.umask ?? 0o022 });
   steps.push({ op: "reset-signals" });
+  if (ctx.execFifoFd !== undefined) {
+    if (ctx.notifyFd === undefined) throw new Error("exec fifo: no notify fd");
+    steps.push({ op: "notify", fd: ctx.notifyFd, point: POINT.READY, name: "ready" });
+    steps.push({ op: "close", fd: ctx.notifyFd, name: "the error pipe" });
+    steps.push({ op: "wait-start", fifoFd: ctx.execFifoFd });
+    if (ctx.startHooks) steps.push({ op: "wait-start-hooks", fifoFd: ctx.execFifoFd });
+  }
   const env = proc.env ?? [];
   steps.push({
     op: "exec",
-    candidates: execCandidates(proc.args[0] ?? "", ctx.searchPath),
+    candidates: ctx.execPath ? [ctx.execPath] : execCandidates(proc.args[0] ?? "", ctx.searchPath),
     argv: proc.args,
     env,
   });

@@ -91,3 +91,90 @@ Deno.test("execCandidates searches PATH for bare names only", () => {
   assert.deepEqual(execCandidates("/bin/sh", ["/usr/bin"]), ["/bin/sh"]);
   assert.deepEqual(execCandidates("./run", []), ["./run"]);
 });
+
+const ociGolden = new URL("./testdata/oci_init_steps.golden", import.meta.url);
+
+/** An OCI create: exec fifo, console socket, time namespace, personality, createContainer hooks. */
+function ociSample() {
+  const caps = ["CAP_KILL", "CAP_NET_BIND_SERVICE"];
+  return initSteps({
+    ociVersion: "1.1.0",
+    process: {
+      terminal: true,
+      consoleSize: { height: 30, width: 100 },
+      user: { uid: 0, gid: 0, additionalGids: [10] },
+      args: ["sh"],
+      env: ["PATH=/bin"],
+      cwd: "/",
+      capabilities: { bounding: caps, effective: caps, permitted: caps, ambient: caps },
+      noNewPrivileges: true,
+    },
+    root: { path: "rootfs" },
+    hostname: "oci",
+    mounts: [
+      { destination: "/proc", type: "proc", source: "proc" },
+      { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro"] },
+    ],
+    linux: {
+      namespaces: [{ type: "pid" }, { type: "mount" }, { type: "uts" }, { type: "time" }],
+      timeOffsets: { monotonic: { secs: 10 } },
+      personality: { domain: "LINUX32" },
+      seccomp: {
+        defaultAction: "SCMP_ACT_ALLOW",
+        flags: ["SECCOMP_FILTER_FLAG_LOG"],
+        syscalls: [{ names: ["kcmp"], action: "SCMP_ACT_ERRNO" }],
+      },
+    },
+  }, {
+    syncFd: 10,
+    syncWriteFd: 11,
+    rootfs: "/r",
+    created: new Set(["mount", "pid", "uts", "time"]),
+    unshareAfterSync: [],
+    join: [],
+    console: { socketFd: 14, slotFd: 15, rows: 30, cols: 100 },
+    stdio: [],
+    mountCgroup2: false,
+    cgroupBinds: [
+      { name: "cpu,cpuacct", source: "/sys/fs/cgroup/cpu,cpuacct/c" },
+      { name: "memory", source: "/sys/fs/cgroup/memory/c" },
+    ],
+    lastCap: 40,
+    maskedKind: () => undefined,
+    searchPath: ["/bin"],
+    notifyFd: 13,
+    pauseBeforePivot: true,
+    execFifoFd: 16,
+    startHooks: true,
+    execPath: "/bin/sh",
+    preserveFds: 2,
+    timeOffsets: { monotonic: { secs: 10 } },
+  });
+}
+
+Deno.test("initSteps compiles an OCI create into the golden step list", () => {
+  const text = ociSample().map((s, i) => `${String(i).padStart(2)} ${formatStep(s)}`).join("\n") +
+    "\n";
+  if (Deno.env.get("UPDATE_GOLDEN")) Deno.writeTextFileSync(ociGolden, text);
+  assert.equal(
+    text,
+    Deno.readTextFileSync(ociGolden),
+    "run with UPDATE_GOLDEN=1 after an intended change",
+  );
+});
+
+Deno.test("initSteps for OCI create: the init holds only the fifo while it waits, then execs", () => {
+  const steps = ociSample();
+  const ops = steps.map((s) => s.op);
+  const close = steps.find((s) => s.op === "close-from");
+  assert.deepEqual(close, { op: "close-from", from: 5, keep: [16, 13] });
+  assert.ok(ops.indexOf("close-from") < ops.indexOf("notify", ops.indexOf("pivot-root")));
+  assert.deepEqual(ops.slice(-4), ["close", "wait-start", "wait-start-hooks", "exec"]);
+  assert.ok(
+    ops.indexOf("wait") < ops.indexOf("pivot-root"),
+    "createContainer hooks before pivot_root",
+  );
+  const lowered = lower(steps);
+  const ranges = lowered.labels.filter((l) => l.syscall === "close_range").map((l) => l.detail);
+  assert.deepEqual(ranges, ["5..12", "14..15", "17.."]);
+});

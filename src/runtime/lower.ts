@@ -87,6 +87,37 @@ export function lower(steps: readonly Step[]): Lowered {
         call("write", `notify ${s.name}`, [s.fd, rec, 16], { expect: 16 });
         break;
       }
+      case "wait":
+        call("read", `sync pipe fd ${s.fd} (${s.name})`, [s.fd, new Uint8Array(8), 1], {
+          expect: 1,
+        });
+        break;
+      case "wait-start": {
+        const fifo = tmp();
+        const path = `/proc/self/fd/${s.fifoFd}`;
+        call("open", `the exec fifo ${q(path)}`, [path, O.WRONLY | O.CLOEXEC], { dst: fifo });
+        call("write", "one byte to the exec fifo", [fifo, new Uint8Array([0]), 1], { expect: 1 });
+        call("close", "the exec fifo", [fifo]);
+        break;
+      }
+      case "wait-start-hooks": {
+        const fifo = tmp();
+        const path = `/proc/self/fd/${s.fifoFd}`;
+        call("open", `the exec fifo ${q(path)}`, [path, O.RDONLY | O.CLOEXEC], { dst: fifo });
+        call("read", "one byte from the exec fifo", [fifo, new Uint8Array(8), 1], { expect: 1 });
+        call("close", "the exec fifo", [fifo]);
+        break;
+      }
+      case "setns-path": {
+        const fd = tmp();
+        call("open", q(s.path), [s.path, O.RDONLY | O.CLOEXEC], { dst: fd });
+        call("setns", `${s.namespace} ${q(s.path)}`, [fd, cloneFlag(s.namespace)]);
+        call("close", q(s.path), [fd]);
+        break;
+      }
+      case "personality":
+        call("personality", `0x${s.persona.toString(16)}`, [s.persona]);
+        break;
       case "unshare": {
         const flags = s.namespaces.reduce((f, n) => f | cloneFlag(n), 0);
         call("unshare", s.namespaces.join(","), [flags]);
@@ -126,6 +157,14 @@ export function lower(steps: readonly Step[]): Lowered {
         );
         break;
       }
+      case "mkdir":
+        call("mkdir", q(s.path), [s.path, s.mode], { okErrno: Errno.EEXIST });
+        break;
+      case "symlink":
+        call("symlink", `${q(s.path)} -> ${q(s.target)}`, [s.target, s.path], {
+          okErrno: Errno.EEXIST,
+        });
+        break;
       case "write-file": {
         const fd = tmp();
         const bytes = new TextEncoder().encode(s.data);
@@ -184,6 +223,8 @@ export function lower(steps: readonly Step[]): Lowered {
         });
         break;
       case "raise-ambient":
+        // As runc: a capability missing from the permitted or inheritable
+        // set is not raised (EPERM), the process starts without it.
         for (const c of s.caps) {
           call("prctl", `PR_CAP_AMBIENT_RAISE ${c}`, [
             PR.CAP_AMBIENT,
@@ -191,7 +232,7 @@ export function lower(steps: readonly Step[]): Lowered {
             c,
             0,
             0,
-          ]);
+          ], { okErrno: Errno.EPERM });
         }
         break;
       case "no-new-privs":
@@ -204,7 +245,7 @@ export function lower(steps: readonly Step[]): Lowered {
         fprog.setBigUint64(8, b.data(s.filter), true);
         call("seccomp", "SECCOMP_SET_MODE_FILTER", [
           SECCOMP_SET_MODE_FILTER,
-          0,
+          s.flags ?? 0,
           b.data(new Uint8Array(fprog.buffer)),
         ]);
         break;
@@ -279,6 +320,18 @@ export function lower(steps: readonly Step[]): Lowered {
           0xffffffff,
           CLOSE_RANGE_CLOEXEC,
         ]);
+        break;
+      case "close-from": {
+        let lo = s.from;
+        for (const k of [...new Set(s.keep)].filter((k) => k >= s.from).sort((a, b) => a - b)) {
+          if (k > lo) call("close_range", `${lo}..${k - 1}`, [lo, k - 1, 0]);
+          lo = k + 1;
+        }
+        call("close_range", `${lo}..`, [lo, 0xffffffff, 0]);
+        break;
+      }
+      case "close":
+        call("close", `fd ${s.fd} (${s.name})`, [s.fd]);
         break;
       case "reset-signals": {
         const dfl = new Uint8Array(32); // struct kernel_sigaction { handler = SIG_DFL, ... }

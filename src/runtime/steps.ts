@@ -17,6 +17,19 @@ export type Step =
   | { op: "wait-parent"; fd: number; writeEnd: number }
   /** Tell the parent a named point was reached (a record on the error pipe). */
   | { op: "notify"; fd: number; point: number; name: string }
+  /** Block until the parent writes one more byte on the sync pipe (after a notify). */
+  | { op: "wait"; fd: number; name: string }
+  /**
+   * The OCI exec fifo: open it for writing through /proc/self/fd/N of an
+   * O_PATH fd (blocks until `start` opens the read side), write one byte.
+   */
+  | { op: "wait-start"; fifoFd: number }
+  /** Then wait for `start` to run the startContainer hooks: open the fifo for reading, read one byte. */
+  | { op: "wait-start-hooks"; fifoFd: number }
+  /** Enter the namespace at `path` (e.g. /proc/self/ns/time_for_children). */
+  | { op: "setns-path"; path: string; namespace: NamespaceKind["oci"] }
+  /** personality(2): the execution domain (PER_LINUX, PER_LINUX32) and flags. */
+  | { op: "personality"; persona: number }
   /** Create namespaces that must be created after the parent's setup (cgroup). */
   | { op: "unshare"; namespaces: NamespaceKind["oci"][] }
   /** Join an existing namespace (its path was opened by the parent). */
@@ -44,6 +57,9 @@ export type Step =
     recursive: boolean;
     optional?: boolean;
   }
+  /** mkdir(2); an existing directory is fine. */
+  | { op: "mkdir"; path: string; mode: number }
+  | { op: "symlink"; target: string; path: string }
   /** Write `data` to an existing file (a sysctl under /proc/sys). */
   | { op: "write-file"; path: string; data: string }
   /** pivot_root into `root`, then detach the old root. */
@@ -58,7 +74,7 @@ export type Step =
   | { op: "raise-ambient"; caps: number[] }
   | { op: "no-new-privs" }
   /** Install a seccomp filter (struct sock_filter[], from src/seccomp/bpf.ts). */
-  | { op: "seccomp"; filter: Uint8Array }
+  | { op: "seccomp"; filter: Uint8Array; flags?: number }
   | { op: "keep-caps"; on: boolean }
   | { op: "setgroups"; gids: number[] }
   | { op: "setresgid"; gid: number }
@@ -74,6 +90,9 @@ export type Step =
   | { op: "dup2"; from: number; to: number }
   /** Mark every fd from `from` up close-on-exec. */
   | { op: "cloexec-from"; from: number }
+  /** Close every fd from `from` up except `keep` (a process that waits before execve holds nothing else). */
+  | { op: "close-from"; from: number; keep: number[] }
+  | { op: "close"; fd: number; name: string }
   /** Default every signal handler and unblock all signals (blocked since clone). */
   | { op: "reset-signals" }
   | { op: "umask"; mask: number }
@@ -123,6 +142,16 @@ export function formatStep(s: Step): string {
       return `close fd ${s.writeEnd}, wait for the parent on fd ${s.fd}`;
     case "notify":
       return `notify the parent: ${s.name}`;
+    case "wait":
+      return `wait for the parent on fd ${s.fd} (${s.name})`;
+    case "wait-start":
+      return `open the exec fifo (fd ${s.fifoFd}) for writing and write one byte (waits for start)`;
+    case "wait-start-hooks":
+      return `open the exec fifo (fd ${s.fifoFd}) for reading and read one byte (startContainer hooks)`;
+    case "setns-path":
+      return `join ${s.namespace} namespace ${q(s.path)}`;
+    case "personality":
+      return `personality 0x${s.persona.toString(16)}`;
     case "unshare":
       return `unshare ${s.namespaces.join(",")} namespace`;
     case "setns":
@@ -143,6 +172,10 @@ export function formatStep(s: Step): string {
       return `mount_setattr ${q(s.path)} set ${flagNames(s.set, MOUNT_ATTR, "MOUNT_ATTR_")}${
         s.recursive ? " recursively" : ""
       }${s.optional ? " if present" : ""}`;
+    case "mkdir":
+      return `mkdir ${q(s.path)} mode ${s.mode.toString(8)}`;
+    case "symlink":
+      return `symlink ${q(s.path)} -> ${q(s.target)}`;
     case "write-file":
       return `write ${q(s.data)} to ${q(s.path)}`;
     case "pivot-root":
@@ -162,7 +195,9 @@ export function formatStep(s: Step): string {
     case "no-new-privs":
       return "set no_new_privs";
     case "seccomp":
-      return `install the seccomp filter (${s.filter.length / 8} BPF instructions)`;
+      return `install the seccomp filter (${s.filter.length / 8} BPF instructions${
+        s.flags ? `, flags 0x${s.flags.toString(16)}` : ""
+      })`;
     case "keep-caps":
       return `set keepcaps ${s.on ? "on" : "off"}`;
     case "setgroups":
@@ -183,6 +218,10 @@ export function formatStep(s: Step): string {
       return `dup2 ${s.from} -> ${s.to}`;
     case "cloexec-from":
       return `mark fds >= ${s.from} close-on-exec`;
+    case "close-from":
+      return `close fds >= ${s.from}${s.keep.length ? ` except ${s.keep.join(",")}` : ""}`;
+    case "close":
+      return `close fd ${s.fd} (${s.name})`;
     case "reset-signals":
       return "reset signal handlers and unblock signals";
     case "umask":

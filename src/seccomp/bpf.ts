@@ -19,21 +19,60 @@
 // Rules are tried in order, first match wins: a spec that allows a syscall
 // only for some arguments lists the ALLOW rule with the conditions first,
 // then the general rule. Names this architecture does not have are skipped,
-// as runc does. Supported comparisons: EQ, NE, MASKED_EQ.
+// as runc does. Comparisons are libseccomp's, on 64-bit values: EQ, NE, LT,
+// LE, GT, GE (unsigned, high word first), MASKED_EQ. Conditions of one rule
+// must all hold, except that several conditions on the same argument are
+// alternatives (runc adds one libseccomp rule per condition then).
 
-import {
-  AUDIT_ARCH,
-  AUDIT_ARCH_I386,
-  FILTERED_SYS,
-  I386_SYS,
-  SYS,
-  X32_SYSCALL_BIT,
-} from "../../ffi/x86_64/syscalls.ts";
+import { AUDIT_ARCH, AUDIT_ARCH_I386, X32_SYSCALL_BIT } from "../../ffi/x86_64/syscalls.ts";
+import { I386_TABLE, X86_64_TABLE } from "../../ffi/x86_64/syscall_table.ts";
 import { Errno } from "../../ffi/errno.ts";
 import { UsageError } from "../errors.ts";
-import type { Seccomp, SeccompAction, SeccompArg } from "../spec/types.ts";
+import type { Seccomp, SeccompAction, SeccompArg, SeccompRule } from "../spec/types.ts";
 
-const LD_W_ABS = 0x20, JEQ_K = 0x15, JGE_K = 0x35, JA = 0x05, RET_K = 0x06, AND_K = 0x54;
+const LD_W_ABS = 0x20, JEQ_K = 0x15, JGT_K = 0x25, JGE_K = 0x35, JA = 0x05, RET_K = 0x06;
+const AND_K = 0x54;
+
+/** The actions tsbox compiles (SCMP_ACT_NOTIFY is refused: no listener support). */
+export const SECCOMP_ACTIONS = [
+  "SCMP_ACT_ALLOW",
+  "SCMP_ACT_ERRNO",
+  "SCMP_ACT_KILL",
+  "SCMP_ACT_KILL_THREAD",
+  "SCMP_ACT_KILL_PROCESS",
+  "SCMP_ACT_TRAP",
+  "SCMP_ACT_TRACE",
+  "SCMP_ACT_LOG",
+];
+/** The comparisons tsbox compiles: all of libseccomp's. */
+export const SECCOMP_OPERATORS = [
+  "SCMP_CMP_EQ",
+  "SCMP_CMP_NE",
+  "SCMP_CMP_LT",
+  "SCMP_CMP_LE",
+  "SCMP_CMP_GT",
+  "SCMP_CMP_GE",
+  "SCMP_CMP_MASKED_EQ",
+];
+/** seccomp(2) filter flags by OCI name. */
+const FLAG_BITS: Record<string, number> = {
+  SECCOMP_FILTER_FLAG_TSYNC: 1,
+  SECCOMP_FILTER_FLAG_LOG: 2,
+  SECCOMP_FILTER_FLAG_SPEC_ALLOW: 4,
+};
+/** The filter flags tsbox passes on. */
+export const SECCOMP_FLAGS = Object.keys(FLAG_BITS);
+
+/** The seccomp(2) flags for linux.seccomp.flags; UsageError for an unknown one. */
+export function seccompFlags(profile: Seccomp | undefined): number {
+  let f = 0;
+  for (const name of profile?.flags ?? []) {
+    const bit = FLAG_BITS[name];
+    if (bit === undefined) throw new UsageError(`seccomp: unknown flag ${JSON.stringify(name)}`);
+    f |= bit;
+  }
+  return f;
+}
 
 /** SECCOMP_RET_* values. */
 export const RET = {
@@ -41,6 +80,7 @@ export const RET = {
   KILL_THREAD: 0x00000000,
   TRAP: 0x00030000,
   ERRNO: 0x00050000,
+  TRACE: 0x7ff00000,
   LOG: 0x7ffc0000,
   ALLOW: 0x7fff0000,
 } as const;
@@ -51,8 +91,7 @@ const argLow = (i: number) => 16 + 8 * i, argHigh = (i: number) => 20 + 8 * i;
 
 /** The number of `name` in `arch`'s table, or undefined. */
 export function syscallNr(name: string, arch: Arch = "x86_64"): number | undefined {
-  if (arch === "i386") return I386_SYS[name];
-  return (SYS as Record<string, number>)[name] ?? FILTERED_SYS[name];
+  return (arch === "i386" ? I386_TABLE : X86_64_TABLE)[name];
 }
 
 /** The ABIs a filter covers: native x86_64, and i386 when the profile lists SCMP_ARCH_X86. */
@@ -90,6 +129,9 @@ class Asm {
   }
   jge(k: number, jt: string, jf: string): void {
     this.insns.push({ code: JGE_K, k, jt, jf });
+  }
+  jgt(k: number, jt: string, jf: string): void {
+    this.insns.push({ code: JGT_K, k, jt, jf });
   }
   ja(to: string): void {
     this.insns.push({ code: JA, k: 0, jt: to });
@@ -141,6 +183,10 @@ function retValue(action: SeccompAction, errno: number | undefined): number {
       return RET.KILL_PROCESS;
     case "SCMP_ACT_TRAP":
       return RET.TRAP;
+    case "SCMP_ACT_TRACE":
+      return (RET.TRACE | ((errno ?? Errno.EPERM) & 0xffff)) >>> 0;
+    case "SCMP_ACT_NOTIFY":
+      throw new UsageError("seccomp: SCMP_ACT_NOTIFY is not supported");
     case "SCMP_ACT_LOG":
       return RET.LOG;
     default:
@@ -168,6 +214,25 @@ function emitArg(a: Asm, c: SeccompArg, fail: string): void {
       a.jeq(lo(v), "next", holds);
       a.ld(argHigh(c.index));
       a.jeq(hi(v), fail, "next");
+      a.here(holds);
+      return;
+    }
+    case "SCMP_CMP_GT":
+    case "SCMP_CMP_GE":
+    case "SCMP_CMP_LT":
+    case "SCMP_CMP_LE": {
+      // Unsigned 64-bit order: the high words decide unless they are equal.
+      // GT/GE hold on "above"; LT is !GE and LE is !GT.
+      const holds = a.label();
+      const above = c.op === "SCMP_CMP_GT" || c.op === "SCMP_CMP_GE" ? holds : fail;
+      const below = above === holds ? fail : holds;
+      const strict = c.op === "SCMP_CMP_GT" || c.op === "SCMP_CMP_LE";
+      a.ld(argHigh(c.index));
+      a.jgt(hi(v), above, "next");
+      a.jeq(hi(v), "next", below);
+      a.ld(argLow(c.index));
+      if (strict) a.jgt(lo(v), above, below);
+      else a.jge(lo(v), above, below);
       a.here(holds);
       return;
     }
@@ -242,7 +307,7 @@ export function seccompFilter(profile: Seccomp | undefined): Uint8Array | undefi
 
 /** With A = nr of `arch`: the search, then the rules in order, then the default action. */
 function emitRules(a: Asm, spec: Seccomp, arch: Arch): void {
-  const rules = (spec.syscalls ?? []).map((rule) => ({
+  const rules = (spec.syscalls ?? []).flatMap(splitRule).map((rule) => ({
     rule,
     nrs: rule.names.map((n) => syscallNr(n, arch)).filter((n): n is number => n !== undefined),
   })).filter((r) => r.nrs.length);
@@ -254,14 +319,38 @@ function emitRules(a: Asm, spec: Seccomp, arch: Arch): void {
   for (const { rule, nrs } of rules) {
     const match = a.label(), next = a.label();
     a.ld(NR);
-    for (const nr of nrs) a.jeq(nr, match, "next");
+    // jt/jf reach 255 instructions: a long list goes in chunks, each with a ja to the match.
+    if (nrs.length <= 128) { for (const nr of nrs) a.jeq(nr, match, "next"); }
+    else {
+      for (let i = 0; i < nrs.length; i += 128) {
+        const hit = a.label(), miss = a.label();
+        for (const nr of nrs.slice(i, i + 128)) a.jeq(nr, hit, "next");
+        a.ja(miss);
+        a.here(hit);
+        a.ja(match);
+        a.here(miss);
+      }
+    }
     a.ja(next);
     a.here(match);
     for (const c of rule.args ?? []) emitArg(a, c, next);
-    a.ret(retValue(rule.action, rule.errnoRet ?? spec.defaultErrnoRet));
+    // A rule's errno defaults to EPERM, not to defaultErrnoRet (runc, libseccomp).
+    a.ret(retValue(rule.action, rule.errnoRet));
     a.here(next);
   }
   a.ret(defaultRet);
+}
+
+/**
+ * A rule as libseccomp rules (runc's conversion): conditions on distinct
+ * arguments stay one rule (all must hold); if an argument has several
+ * conditions, each condition becomes a rule of its own (any may hold).
+ */
+export function splitRule(rule: SeccompRule): SeccompRule[] {
+  const args = rule.args ?? [];
+  const indexes = args.map((c) => c.index);
+  if (new Set(indexes).size === indexes.length) return [rule];
+  return args.map((c) => ({ ...rule, args: [c] }));
 }
 
 /**

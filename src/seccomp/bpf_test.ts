@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { Errno } from "../../ffi/errno.ts";
 import { AUDIT_ARCH, AUDIT_ARCH_I386, I386_SYS } from "../../ffi/x86_64/syscalls.ts";
-import { type Arch, compileSeccomp, RET, syscallNr } from "./bpf.ts";
+import { X86_64_TABLE } from "../../ffi/x86_64/syscall_table.ts";
+import { type Arch, compileSeccomp, RET, seccompFlags, syscallNr } from "./bpf.ts";
 import { CLONE_NAMESPACE_FLAGS, defaultSeccomp } from "./profile.ts";
 import type { Seccomp } from "../spec/types.ts";
 
@@ -36,6 +37,9 @@ function run(prog: Uint8Array, nr: number, args: bigint[] = [], arch = AUDIT_ARC
         break;
       case 0x35:
         pc += A >= k ? jt : jf;
+        break;
+      case 0x25:
+        pc += A > k ? jt : jf;
         break;
       case 0x05:
         pc += k;
@@ -95,10 +99,10 @@ Deno.test("compileSeccomp: bad profiles are refused", () => {
           names: ["read"],
           action: "SCMP_ACT_ALLOW",
           // deno-lint-ignore no-explicit-any
-          args: [{ index: 0, value: 1, op: "SCMP_CMP_GT" as any }],
+          args: [{ index: 0, value: 1, op: "SCMP_CMP_LIKE" as any }],
         }],
       }),
-    /unsupported comparison "SCMP_CMP_GT"/,
+    /unsupported comparison "SCMP_CMP_LIKE"/,
   );
 });
 
@@ -170,4 +174,100 @@ Deno.test("compileSeccomp: every syscall number gets what the rules say; hot one
     run(prog, nr(n));
     assert.ok(steps <= 20, `${n}: ${steps} instructions`);
   }
+});
+
+Deno.test("compileSeccomp: LT, LE, GT, GE compare unsigned 64-bit values, high word first", () => {
+  const values = [0n, 1n, 5n, 6n, 0xffffffffn, 1n << 32n, (1n << 32n) + 5n, 0xffffffffffffffffn];
+  const ops = {
+    SCMP_CMP_LT: (a: bigint, b: bigint) => a < b,
+    SCMP_CMP_LE: (a: bigint, b: bigint) => a <= b,
+    SCMP_CMP_GT: (a: bigint, b: bigint) => a > b,
+    SCMP_CMP_GE: (a: bigint, b: bigint) => a >= b,
+  } as const;
+  for (const [op, holds] of Object.entries(ops)) {
+    for (const v of [5n, (1n << 32n) + 5n]) {
+      const prog = compileSeccomp({
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{
+          names: ["personality"],
+          action: "SCMP_ACT_ERRNO",
+          args: [{ index: 0, value: Number(v), op: op as keyof typeof ops }],
+        }],
+      });
+      for (const a of values) {
+        assert.equal(
+          run(prog, nr("personality"), [a]),
+          holds(a, v) ? EPERM : RET.ALLOW,
+          `${a} ${op} ${v}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("compileSeccomp: conditions on distinct args all hold; on one arg, any holds (runc)", () => {
+  const both = compileSeccomp({
+    defaultAction: "SCMP_ACT_ALLOW",
+    syscalls: [{
+      names: ["kcmp"],
+      action: "SCMP_ACT_ERRNO",
+      args: [
+        { index: 0, value: 1, op: "SCMP_CMP_EQ" },
+        { index: 1, value: 2, op: "SCMP_CMP_EQ" },
+      ],
+    }],
+  });
+  assert.equal(run(both, nr("kcmp"), [1n, 2n]), EPERM);
+  assert.equal(run(both, nr("kcmp"), [1n, 3n]), RET.ALLOW);
+  const either = compileSeccomp({
+    defaultAction: "SCMP_ACT_ALLOW",
+    syscalls: [{
+      names: ["kcmp"],
+      action: "SCMP_ACT_ERRNO",
+      args: [
+        { index: 0, value: 1, op: "SCMP_CMP_EQ" },
+        { index: 0, value: 7, op: "SCMP_CMP_EQ" },
+      ],
+    }],
+  });
+  assert.equal(run(either, nr("kcmp"), [1n]), EPERM);
+  assert.equal(run(either, nr("kcmp"), [7n]), EPERM);
+  assert.equal(run(either, nr("kcmp"), [2n]), RET.ALLOW);
+});
+
+Deno.test("compileSeccomp: defaultErrnoRet, TRACE, any x86_64 name, NOTIFY refused, flags", () => {
+  const prog = compileSeccomp({
+    defaultAction: "SCMP_ACT_ERRNO",
+    defaultErrnoRet: Errno.ENOSYS,
+    syscalls: [
+      { names: ["accept4", "read"], action: "SCMP_ACT_ALLOW" },
+      { names: ["getcpu"], action: "SCMP_ACT_TRACE", errnoRet: 7 },
+    ],
+  });
+  assert.equal(run(prog, syscallNr("accept4")!), RET.ALLOW, "a name tsbox never calls");
+  assert.equal(run(prog, nr("write")), (RET.ERRNO | Errno.ENOSYS) >>> 0);
+  assert.equal(run(prog, syscallNr("getcpu")!), (RET.TRACE | 7) >>> 0);
+  assert.throws(
+    () => compileSeccomp({ defaultAction: "SCMP_ACT_NOTIFY" }),
+    /SCMP_ACT_NOTIFY is not supported/,
+  );
+  assert.equal(
+    seccompFlags({ defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_LOG"] }),
+    2,
+  );
+  assert.throws(
+    () => seccompFlags({ defaultAction: "SCMP_ACT_ALLOW", flags: ["SECCOMP_FILTER_FLAG_X"] }),
+    /unknown flag/,
+  );
+});
+
+Deno.test("compileSeccomp: a rule may name every syscall (jumps stay short)", () => {
+  const names = Object.keys(X86_64_TABLE).filter((n) => n !== "getpriority");
+  const prog = compileSeccomp({
+    defaultAction: "SCMP_ACT_ERRNO",
+    defaultErrnoRet: 99,
+    syscalls: [{ names, action: "SCMP_ACT_ALLOW" }],
+  });
+  for (const n of names) assert.equal(run(prog, X86_64_TABLE[n]!), RET.ALLOW, n);
+  assert.equal(run(prog, nr("getpriority")), (RET.ERRNO | 99) >>> 0);
 });

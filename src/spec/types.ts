@@ -14,7 +14,28 @@ export interface Spec {
   domainname?: string;
   mounts?: Mount[];
   annotations?: Record<string, string>;
+  hooks?: Hooks;
   linux?: Linux;
+}
+
+/** A hook: a program the runtime runs at a point of the lifecycle, with the state JSON on stdin. */
+export interface Hook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  /** Seconds; the hook is killed and the operation fails when it runs longer. */
+  timeout?: number;
+}
+
+/** config.md "POSIX-platform Hooks". */
+export interface Hooks {
+  /** Deprecated; run with createRuntime. */
+  prestart?: Hook[];
+  createRuntime?: Hook[];
+  createContainer?: Hook[];
+  startContainer?: Hook[];
+  poststart?: Hook[];
+  poststop?: Hook[];
 }
 
 export interface Process {
@@ -28,6 +49,10 @@ export interface Process {
   rlimits?: Rlimit[];
   noNewPrivileges?: boolean;
   umask?: number;
+  oomScoreAdj?: number;
+  /** Ignored by tsbox (no AppArmor or SELinux support); accepted so configs run. */
+  apparmorProfile?: string;
+  selinuxLabel?: string;
 }
 
 export interface User {
@@ -62,6 +87,9 @@ export interface Mount {
   type?: string;
   source?: string;
   options?: string[];
+  /** An id-mapped bind mount (mount_setattr MOUNT_ATTR_IDMAP). */
+  uidMappings?: IdMapping[];
+  gidMappings?: IdMapping[];
 }
 
 export interface IdMapping {
@@ -129,6 +157,7 @@ export interface Resources {
     throttleWriteIOPSDevice?: ThrottleDevice[];
   };
   network?: { classID?: number; priorities?: { name: string; priority: number }[] };
+  hugepageLimits?: { pageSize: string; limit: number }[];
   unified?: Record<string, string>;
 }
 
@@ -145,6 +174,9 @@ export interface Linux {
   sysctl?: Record<string, string>;
   timeOffsets?: Record<string, { secs?: number; nanosecs?: number }>;
   seccomp?: Seccomp;
+  personality?: { domain: string; flags?: string[] };
+  /** Ignored by tsbox (no SELinux support). */
+  mountLabel?: string;
 }
 
 /** linux.seccomp of the OCI runtime spec (the subset tsbox compiles: src/seccomp/bpf.ts). */
@@ -152,6 +184,11 @@ export interface Seccomp {
   defaultAction: SeccompAction;
   defaultErrnoRet?: number;
   architectures?: string[];
+  /** SECCOMP_FILTER_FLAG_* names, passed to seccomp(2). */
+  flags?: string[];
+  /** SCMP_ACT_NOTIFY's socket: refused, tsbox does not support notify. */
+  listenerPath?: string;
+  listenerMetadata?: string;
   syscalls?: SeccompRule[];
 }
 
@@ -162,7 +199,9 @@ export type SeccompAction =
   | "SCMP_ACT_KILL_THREAD"
   | "SCMP_ACT_KILL_PROCESS"
   | "SCMP_ACT_TRAP"
-  | "SCMP_ACT_LOG";
+  | "SCMP_ACT_TRACE"
+  | "SCMP_ACT_LOG"
+  | "SCMP_ACT_NOTIFY";
 
 export interface SeccompRule {
   names: string[];
@@ -175,5 +214,12 @@ export interface SeccompArg {
   index: number;
   value: number;
   valueTwo?: number;
-  op: "SCMP_CMP_EQ" | "SCMP_CMP_NE" | "SCMP_CMP_MASKED_EQ";
+  op:
+    | "SCMP_CMP_EQ"
+    | "SCMP_CMP_NE"
+    | "SCMP_CMP_LT"
+    | "SCMP_CMP_LE"
+    | "SCMP_CMP_GT"
+    | "SCMP_CMP_GE"
+    | "SCMP_CMP_MASKED_EQ";
 }

@@ -11,7 +11,17 @@ const repo = new URL("../../", import.meta.url).pathname;
 export const TSBOX_PERMS = ["--allow-all"];
 
 /** A reason a test cannot run on this host. */
-export type Need = "root" | "cgroup2" | "cgroup1" | "userns" | "busybox" | "nft" | "runc" | "idmap";
+export type Need =
+  | "root"
+  | "cgroup2"
+  | "cgroup1"
+  | "userns"
+  | "busybox"
+  | "nft"
+  | "runc"
+  | "idmap"
+  | "podman"
+  | "containerd";
 
 function missing(need: Need): string | undefined {
   switch (need) {
@@ -35,6 +45,10 @@ function missing(need: Need): string | undefined {
       return which("nft") ? undefined : "needs nft to observe (apt-get install nftables)";
     case "runc":
       return which("runc") ? undefined : "needs runc (apt-get install runc)";
+    case "podman":
+      return which("podman") ? undefined : "needs podman (apt-get install podman)";
+    case "containerd":
+      return which("containerd") ? undefined : "needs containerd (apt-get install containerd)";
     case "idmap": {
       const [maj, min] = Deno.osRelease().split(".").map(Number) as [number, number];
       return maj > 5 || (maj === 5 && min >= 19)

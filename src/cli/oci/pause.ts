@@ -1,0 +1,28 @@
+// tsbox-runc pause and resume: freeze and thaw every process of a container
+// (the freezer cgroup, cgroup.freeze on v2).
+
+import { UsageError } from "../../errors.ts";
+import { bool, type FlagDef, formatHelp, parseFlags } from "../flags.ts";
+import { load } from "./engine.ts";
+import { pause, resume } from "./engine_ops.ts";
+import type { GlobalOptions } from "./log.ts";
+import { checkId, withLock } from "./store.ts";
+
+const FLAGS: FlagDef[] = [{ name: "help", short: "h", type: "bool", help: "show help" }];
+
+/** `pause` or `resume`. */
+export function verb(name: "pause" | "resume") {
+  return {
+    async main(g: GlobalOptions, args: string[]): Promise<number> {
+      const { flags, positionals } = parseFlags(name, args, FLAGS, true);
+      if (bool(flags, "help")) {
+        console.log(formatHelp(`runtime ${name} ID`, `${name} a container.`, [], FLAGS));
+        return 0;
+      }
+      if (positionals.length !== 1) throw new UsageError(`"${name}" requires exactly 1 argument`);
+      const id = checkId(positionals[0]);
+      await withLock(g.root, id, () => (name === "pause" ? pause : resume)(g, load(g, id)));
+      return 0;
+    },
+  };
+}

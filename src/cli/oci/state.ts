@@ -1,0 +1,25 @@
+// tsbox-runc state: the runtime-spec state JSON of a container (runtime.md "State").
+
+import { UsageError } from "../../errors.ts";
+import { bool, type FlagDef, formatHelp, parseFlags } from "../flags.ts";
+import { load, stateOf, statusOf } from "./engine.ts";
+import type { GlobalOptions } from "./log.ts";
+import { checkId } from "./store.ts";
+
+const FLAGS: FlagDef[] = [{ name: "help", short: "h", type: "bool", help: "show help" }];
+const HELP = formatHelp("runtime state ID", "Print the state of a container as JSON.", [
+  "tsbox-runc state box",
+], FLAGS);
+
+/** Entry point of `tsbox-runc state`. */
+export function main(g: GlobalOptions, args: string[]): Promise<number> {
+  const { flags, positionals } = parseFlags("state", args, FLAGS, true);
+  if (bool(flags, "help")) {
+    console.log(HELP);
+    return Promise.resolve(0);
+  }
+  if (positionals.length !== 1) throw new UsageError(`"state" requires exactly 1 argument`);
+  const rec = load(g, checkId(positionals[0]));
+  console.log(JSON.stringify(stateOf(rec, statusOf(g, rec)), null, "  "));
+  return Promise.resolve(0);
+}
