@@ -2,7 +2,11 @@
 //
 //   $TSBOX_ROOT (default /var/lib/tsbox)       persistent state
 //   ├── tsbox.db                                SQLite: containers, images, networks, leases, groups
-//   ├── images/<image id>/rootfs/               unpacked root filesystem of an image
+//   ├── blobs/sha256/<hex>                      content by digest: manifests, configs, layer blobs
+//   ├── layers/<chain id hex>/diff/             an unpacked layer, shared by every image that has it
+//   ├── l/<short id> -> ../layers/<hex>/diff    short names so 128 layers fit one page of mount options
+//   ├── tmp/                                    downloads and unpacks in progress (<pid>-<random>)
+//   ├── images/<image id>/rootfs/               an image imported before layers (until migrated)
 //   └── containers/<container id>/              upper/ work/ of the overlay, config.json,
 //                                               hostname, hosts, resolv.conf, logs
 //   $TSBOX_RUNROOT (default /run/tsbox, or $TSBOX_ROOT/run when TSBOX_ROOT is set)
@@ -40,4 +44,24 @@ export function imageDir(id: string): string {
 /** Directory of one container's files. */
 export function containerDir(id: string): string {
   return `${stateRoot()}/containers/${id}`;
+}
+
+/** Directory of blobs by digest algorithm: `${blobsDir()}/sha256/<hex>`. */
+export function blobsDir(): string {
+  return `${stateRoot()}/blobs`;
+}
+
+/** Directory of unpacked layers, by chain id. */
+export function layersDir(): string {
+  return `${stateRoot()}/layers`;
+}
+
+/** Directory of the short links to layers. */
+export function layerLinksDir(): string {
+  return `${stateRoot()}/l`;
+}
+
+/** Scratch space for work in progress (same filesystem as the store, for rename). */
+export function storeTmpDir(): string {
+  return `${stateRoot()}/tmp`;
 }

@@ -155,7 +155,10 @@ rootTest("writes go to the container's layer; the image stays pristine", async (
   const img = JSON.parse(
     (await tsbox(["inspect", "--type", "image", "busybox"], { root, expect: 0 })).stdout,
   )[0];
-  assert.ok(Deno.statSync(`${img.RootFS.Path}/bin/ls`), "the image still has /bin/ls");
+  assert.ok(
+    Deno.statSync(`${img.GraphDriver.Data.LowerDir}/bin/ls`),
+    "the image still has /bin/ls",
+  );
   const c = JSON.parse((await tsbox(["inspect", "writer"], { root, expect: 0 })).stdout)[0];
   const upper = c.GraphDriver.Data.UpperDir;
   assert.equal(Deno.readTextFileSync(`${upper}/newfile`), "new\n");
@@ -169,7 +172,8 @@ rootTest("--rootfs runs a directory as is", async (root) => {
     const img = JSON.parse(
       (await tsbox(["inspect", "--type", "image", "busybox"], { root, expect: 0 })).stdout,
     )[0];
-    await new Deno.Command("cp", { args: ["-a", `${img.RootFS.Path}/.`, dir] }).output();
+    await new Deno.Command("cp", { args: ["-a", `${img.GraphDriver.Data.LowerDir}/.`, dir] })
+      .output();
     const r = await tsbox([
       "run",
       "--rm",

@@ -17,7 +17,7 @@
 //   hostname hosts resolv.conf
 
 import { TsboxError, UsageError } from "../errors.ts";
-import { findImage } from "../image/store.ts";
+import { findImage, type Image, imageLowerDirs, readImageFile } from "../image/store.ts";
 import { containerDir } from "../paths.ts";
 import type { RootfsSource } from "../mount/rootfs.ts";
 import { remapMappings } from "../runtime/userns.ts";
@@ -76,7 +76,8 @@ function readTextFiles(paths: readonly string[]): string[] {
 
 /** Resolves and checks a `run`/`create` request. Throws UsageError/NotFoundError; changes nothing. */
 export async function planContainer(opts: RunOptions): Promise<Plan> {
-  let imageRoot: string;
+  let imageRoot = "";
+  let image: Image | undefined;
   let imageId: string | undefined;
   let imageConfig: ImageConfig = {};
   let rootfsDir: string | undefined;
@@ -88,8 +89,7 @@ export async function planContainer(opts: RunOptions): Promise<Plan> {
     }
     rootfsDir = imageRoot = Deno.realPathSync(opts.rootfs);
   } else {
-    const image = findImage(opts.image);
-    imageRoot = image.rootfs;
+    image = findImage(opts.image);
     imageId = image.id;
     imageConfig = image.config;
   }
@@ -102,8 +102,9 @@ export async function planContainer(opts: RunOptions): Promise<Plan> {
     ...(imageId !== undefined ? { imageId, imageRef: opts.image } : {}),
     ...(rootfsDir !== undefined ? { rootfsDir } : {}),
     hostname,
-    passwd: readOr(`${imageRoot}/etc/passwd`),
-    group: readOr(`${imageRoot}/etc/group`),
+    // The image's files are read through its layers, as overlay shows them.
+    passwd: image ? readImageFile(image, "/etc/passwd") ?? "" : readOr(`${imageRoot}/etc/passwd`),
+    group: image ? readImageFile(image, "/etc/group") ?? "" : readOr(`${imageRoot}/etc/group`),
     etcFiles: {
       hostname: `${dir}/hostname`,
       hosts: `${dir}/hosts`,
@@ -202,7 +203,7 @@ export function rootfsOf(rec: ContainerRecord, dir = containerDir(rec.id)): Root
   const r = rec.config.rootfs;
   return r.kind === "dir" ? { kind: "dir", path: r.path } : {
     kind: "overlay",
-    lower: [findImage(r.imageId).rootfs],
+    lower: imageLowerDirs(findImage(r.imageId)), // every layer, topmost first
     upper: `${dir}/upper`,
     work: `${dir}/work`,
   };

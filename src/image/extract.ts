@@ -31,7 +31,18 @@ import { type ArchiveSource, openArchive, readTar, type TarEntry } from "./tar.t
 export interface ExtractOptions {
   /** Added to every uid and gid of the archive (the container's id-mapping base). */
   idShift?: { uid: number; gid: number };
+  /**
+   * The archive is an image layer (OCI image-spec layer.md): `.wh.NAME`
+   * becomes an overlay whiteout (a 0:0 character device NAME) and
+   * `.wh..wh..opq` marks its directory opaque (trusted.overlay.opaque=y).
+   */
+  layer?: boolean;
 }
+
+/** The prefix of whiteout entries in a layer. */
+export const WHITEOUT_PREFIX = ".wh.";
+/** The name of the opaque-directory marker in a layer. */
+export const OPAQUE_MARKER = ".wh..wh..opq";
 
 /** What `extractTar` wrote. */
 export interface ExtractResult {
@@ -94,6 +105,11 @@ function timespecs(mtime: number): BigInt64Array {
   return new BigInt64Array([BigInt(sec), BigInt(nsec), BigInt(sec), BigInt(nsec)]);
 }
 
+/** Reads and drops what is left of an entry's body. */
+async function drain(body: AsyncIterable<Uint8Array>): Promise<void> {
+  for await (const _ of body) { /* skipped */ }
+}
+
 function errnoOf(e: unknown): number | undefined {
   return e instanceof SyscallError ? e.errno : undefined;
 }
@@ -131,10 +147,12 @@ class Extractor {
   #shift: { uid: number; gid: number };
   /** Directory metadata, applied after every entry (their mtime would change otherwise). */
   #dirs = new Map<string, TarEntry>();
+  #layer: boolean;
 
-  constructor(root: number, shift: { uid: number; gid: number }) {
+  constructor(root: number, shift: { uid: number; gid: number }, layer: boolean) {
     this.#root = root;
     this.#shift = shift;
+    this.#layer = layer;
   }
 
   /** Checks the whole entry, then creates it; nothing is written for a refused entry. */
@@ -152,8 +170,14 @@ class Extractor {
     }
     let linkParts: string[] = [];
     if (e.type === "symlink" && e.linkname === "") throw refuse(e.path, "empty symlink target");
-    if (e.type === "symlink" && symlinkLeavesRoot(parts, e.linkname)) {
-      throw refuse(e.path, `symlink target ${JSON.stringify(e.linkname)} leaves the root`);
+    // A symlink is stored as it is, whatever its target (even one that climbs
+    // above "/"): it is never followed here, since every path is resolved in
+    // root by openat2, and inside the container it resolves in its own root.
+    const leaf = parts[parts.length - 1]!;
+    if (this.#layer && leaf.startsWith(WHITEOUT_PREFIX)) {
+      await this.#whiteout(e, parts, uid, gid);
+      this.entries++;
+      return;
     }
     if (e.type === "hardlink") {
       if (e.linkname.startsWith("/") || e.linkname.split("/").includes("..")) {
@@ -253,6 +277,34 @@ class Extractor {
     sys("utimensat", [parent, leaf, ts, AT_SYMLINK_NOFOLLOW]);
   }
 
+  /** `.wh..wh..opq` marks its directory opaque; `.wh.NAME` becomes a whiteout NAME. */
+  async #whiteout(e: TarEntry, parts: string[], uid: number, gid: number): Promise<void> {
+    const leaf = parts[parts.length - 1]!;
+    try {
+      const parent = this.#parentDir(parts.slice(0, -1), e.path);
+      try {
+        if (leaf === OPAQUE_MARKER) {
+          const y = new TextEncoder().encode("y");
+          sys("fsetxattr", [parent, "trusted.overlay.opaque", y, 1, 0], JSON.stringify(e.path));
+          return;
+        }
+        // Other .wh..wh. names (aufs hardlink directories) mean nothing to overlay.
+        if (leaf.startsWith(`${WHITEOUT_PREFIX}${WHITEOUT_PREFIX}`)) return;
+        const name = leaf.slice(WHITEOUT_PREFIX.length);
+        if (name === "" || name === "." || name === "..") throw refuse(e.path, "bad whiteout name");
+        this.#replacing(parent, name, () => sys("mknodat", [parent, name, S_IFCHR | 0o600, 0]));
+        sys("fchownat", [parent, name, uid, gid, AT_SYMLINK_NOFOLLOW]);
+        sys("utimensat", [parent, name, timespecs(e.mtime), AT_SYMLINK_NOFOLLOW]);
+      } finally {
+        close(parent);
+      }
+    } catch (err) {
+      if (err instanceof EntryError) throw err;
+      throw new TsboxError(`extract whiteout ${JSON.stringify(e.path)}`, { cause: err });
+    }
+    await drain(e.body);
+  }
+
   #write(fd: number, chunk: Uint8Array, path: string): void {
     let off = 0;
     while (off < chunk.length) {
@@ -275,6 +327,9 @@ class Extractor {
   /** Sets the entry's xattrs; a filesystem without xattr support skips them quietly. */
   #xattrs(e: TarEntry, set: (name: string, value: Uint8Array) => void): void {
     for (const [name, value] of Object.entries(e.xattrs ?? {})) {
+      // An archive never sets overlay's own xattrs (redirect, metacopy, opaque): they
+      // would make the overlay read other files than the layer holds.
+      if (name.startsWith("trusted.overlay.") || name.startsWith("user.overlay.")) continue;
       try {
         set(name, value);
       } catch (err) {
@@ -407,8 +462,8 @@ class Extractor {
  * Every path is resolved inside `targetDir` by the kernel (openat2
  * RESOLVE_IN_ROOT), so symlinks in the archive, absolute ones included, never
  * lead outside it. Refuses, and stops at, entries with an absolute path or a
- * ".." component, hardlinks whose target is absolute or has "..", and
- * symlinks whose relative target climbs above the root. Ownership is the
+ * ".." component, and hardlinks whose target is absolute or has "..";
+ * symlinks are stored as they are and never followed. Ownership is the
  * archive's numeric uid/gid plus `idShift`. Needs root (chown, mknod).
  *
  * @example
@@ -434,7 +489,7 @@ export async function extractTar(
     await stream.cancel();
     throw new TsboxError(`open extraction target ${JSON.stringify(targetDir)}`, { cause: err });
   }
-  const ex = new Extractor(root, shift);
+  const ex = new Extractor(root, shift, opts.layer ?? false);
   try {
     for await (const entry of readTar(stream)) await ex.add(entry);
     ex.finishDirs();

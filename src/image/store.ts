@@ -1,47 +1,54 @@
-// The image store: `tsbox import` unpacks a root filesystem tarball (with
-// extract.ts, which refuses entries that leave the root) into
-// $TSBOX_ROOT/images/<id>/rootfs and records the image and its names in the
-// state database; `images` lists them; `rmi` removes them.
+// The image store: an image is a config (blobs/), an ordered list of layers
+// (layers.ts, shared by chain id) and, when it came from a registry or was
+// made here, a manifest (blobs/). Names ("docker.io/library/debian:latest")
+// and repo digests point at images; containers point at image ids. `rmi`
+// untags, and deletes an image only when no name and no container uses it;
+// then layers and blobs that no image references are collected.
+//
+// Images imported before layers existed (state migration 2) are one rootfs
+// directory, images/<id>/rootfs: they keep working as a single lower layer.
 
 import { NotFoundError, TsboxError, UsageError } from "../errors.ts";
-import { imageDir, stateRoot } from "../paths.ts";
+import { imageDir } from "../paths.ts";
 import { now, state } from "../state/db.ts";
 import type { ImageConfig } from "../spec/from_run.ts";
+import { listBlobs, removeBlob } from "./blobs.ts";
+import { getLayer, type Layer, layerPath, listLayers, removeLayer } from "./layers.ts";
+import type { ContainerConfigJSON } from "./oci.ts";
+import {
+  canonical,
+  parseReference,
+  type Reference,
+  repository,
+  withDefaultTag,
+} from "./registry/reference.ts";
+
+/** The runtime config of an image, as `run` reads it. */
+export type RuntimeConfig = ImageConfig & {
+  Volumes?: Record<string, Record<string, never>>;
+  StopSignal?: string;
+};
 
 /** An image in the store. */
 export interface Image {
-  /** sha256 of the archive's sha256 and the config, hex. */
+  /** The hex sha256 of its config (Docker's image id). */
   id: string;
+  /** Canonical names: "docker.io/library/debian:latest". */
   names: string[];
+  /** Repo digests: "docker.io/library/debian@sha256:...". */
+  digests: string[];
   created: string;
-  /** Bytes of file data. */
+  /** Bytes of file data in its layers. */
   size: number;
-  config: ImageConfig;
-  /** The unpacked root filesystem. */
-  rootfs: string;
-}
-
-/** "busybox" -> "busybox:latest"; validates the reference. */
-export function normalizeName(ref: string): string {
-  if (!/^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/.test(ref)) {
-    throw new UsageError(
-      `invalid reference format: ${JSON.stringify(ref)} (lower-case name, optional :tag)`,
-    );
-  }
-  return ref.includes(":") ? ref : `${ref}:latest`;
-}
-
-// node:crypto is loaded only by `import`: it costs ~10 ms of startup that `run` need not pay.
-async function sha256File(path: string): Promise<string> {
-  const { createHash } = await import("node:crypto");
-  const h = createHash("sha256");
-  const f = await Deno.open(path);
-  try {
-    for await (const chunk of f.readable) h.update(chunk);
-  } catch (e) {
-    throw new TsboxError(`read ${JSON.stringify(path)}`, { cause: e });
-  }
-  return h.digest("hex");
+  config: RuntimeConfig;
+  /** Chain ids of its layers, base first ([] for a legacy image). */
+  layers: string[];
+  configDigest: string | null;
+  manifestDigest: string | null;
+  parent: string | null;
+  comment: string | null;
+  /** A legacy image's single root filesystem directory. */
+  legacyRootfs?: string;
 }
 
 interface ImageRow {
@@ -49,70 +56,57 @@ interface ImageRow {
   created: string;
   size: number;
   config: string;
+  config_digest: string | null;
+  manifest_digest: string | null;
+  parent: string | null;
+  comment: string | null;
+  layout: string;
+}
+
+/** Drops JSON nulls (an image config may say "Cmd": null) so `run` sees absent fields. */
+export function runtimeConfig(c: ContainerConfigJSON | undefined): RuntimeConfig {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c ?? {})) if (v !== null && v !== undefined) out[k] = v;
+  return out as RuntimeConfig;
 }
 
 function toImage(r: ImageRow): Image {
   const names = state().all<{ name: string }>(
     "SELECT name FROM image_names WHERE image_id = ? ORDER BY name",
     r.id,
-  )
-    .map((n) => n.name);
-  return {
+  ).map((n) => n.name);
+  const digests = state().all<{ repo: string; digest: string }>(
+    "SELECT repo, digest FROM image_digests WHERE image_id = ? ORDER BY repo",
+    r.id,
+  ).map((d) => `${d.repo}@${d.digest}`);
+  const layers = state().all<{ chain_id: string }>(
+    "SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY position",
+    r.id,
+  ).map((l) => l.chain_id);
+  const img: Image = {
     id: r.id,
     names,
+    digests,
     created: r.created,
     size: r.size,
-    config: JSON.parse(r.config),
-    rootfs: `${imageDir(r.id)}/rootfs`,
+    config: runtimeConfig(JSON.parse(r.config)),
+    layers,
+    configDigest: r.config_digest,
+    manifestDigest: r.manifest_digest,
+    parent: r.parent,
+    comment: r.comment,
   };
+  if (r.layout === "legacy") img.legacyRootfs = `${imageDir(r.id)}/rootfs`;
+  return img;
 }
 
-/**
- * Imports a root filesystem tarball (.tar or .tar.gz) as image `name`.
- * Requires root (file ownership, device nodes).
- */
-export async function importImage(file: string, name: string, config: ImageConfig): Promise<Image> {
-  const ref = normalizeName(name);
-  try {
-    Deno.statSync(file);
-  } catch (e) {
-    throw new TsboxError(`open ${JSON.stringify(file)}`, { cause: e });
+/** Parses a name as Docker does and adds ":latest" when it has no tag: the stored form. */
+export function normalizeName(ref: string): string {
+  const r = parseReference(ref);
+  if (r.digest !== undefined) {
+    throw new UsageError(`invalid reference ${JSON.stringify(ref)}: a name cannot have a digest`);
   }
-  // Like Docker's image id, it covers the config too: the same archive
-  // imported with other --change instructions is another image.
-  const { createHash } = await import("node:crypto");
-  const id = createHash("sha256").update(`${await sha256File(file)}\n${JSON.stringify(config)}`)
-    .digest("hex");
-  const dir = imageDir(id);
-  const have = state().get<ImageRow>("SELECT * FROM images WHERE id = ?", id);
-  if (!have) {
-    Deno.mkdirSync(`${stateRoot()}/images`, { recursive: true, mode: 0o700 });
-    const tmp = Deno.makeTempDirSync({ dir: `${stateRoot()}/images`, prefix: ".import-" });
-    try {
-      Deno.mkdirSync(`${tmp}/rootfs`, { mode: 0o755 });
-      const { extractTar } = await import("./extract.ts");
-      const { bytes } = await extractTar(await Deno.open(file), `${tmp}/rootfs`);
-      Deno.writeTextFileSync(`${tmp}/config.json`, JSON.stringify(config));
-      try {
-        Deno.renameSync(tmp, dir);
-      } catch {
-        // A parallel import of the same archive won the race: keep theirs.
-        Deno.removeSync(tmp, { recursive: true });
-      }
-      state().run(
-        "INSERT OR IGNORE INTO images (id, created, size, config) VALUES (?, ?, ?, ?)",
-        id,
-        now(),
-        bytes,
-        JSON.stringify(config),
-      );
-    } catch (e) {
-      Deno.removeSync(tmp, { recursive: true });
-      throw new TsboxError(`import ${JSON.stringify(file)}`, { cause: e });
-    }
-  }
-  state().run("INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?, ?)", ref, id);
-  return toImage(state().get<ImageRow>("SELECT * FROM images WHERE id = ?", id)!);
+  return canonical(withDefaultTag(r));
 }
 
 /** Every image, newest first. */
@@ -120,59 +114,313 @@ export function listImages(): Image[] {
   return state().all<ImageRow>("SELECT * FROM images ORDER BY created DESC").map(toImage);
 }
 
-/** The image named `ref` (name[:tag], or an id prefix); throws NotFoundError. */
+/** The image with this exact id (hex), or undefined. */
+export function getImage(id: string): Image | undefined {
+  const r = state().get<ImageRow>("SELECT * FROM images WHERE id = ?", id);
+  return r ? toImage(r) : undefined;
+}
+
+/** The image a parsed reference names (by tag or digest), or undefined. */
+export function lookupReference(r: Reference): Image | undefined {
+  let row: ImageRow | undefined;
+  if (r.digest !== undefined) {
+    row = state().get<ImageRow>(
+      "SELECT images.* FROM images JOIN image_digests d ON d.image_id = images.id WHERE d.repo = ? AND d.digest = ?",
+      repository(r),
+      r.digest,
+    ) ?? state().get<ImageRow>(
+      "SELECT * FROM images WHERE manifest_digest = ? AND id IN (SELECT image_id FROM image_names WHERE name LIKE ? ESCAPE '\\')",
+      r.digest,
+      `${repository(r).replace(/[\\%_]/g, "\\$&")}:%`,
+    );
+  } else {
+    row = state().get<ImageRow>(
+      "SELECT images.* FROM images JOIN image_names ON image_names.image_id = images.id WHERE image_names.name = ?",
+      canonical(withDefaultTag(r)),
+    );
+  }
+  return row ? toImage(row) : undefined;
+}
+
+/** The image named `ref` (name[:tag], name@digest, or an id or id prefix); throws NotFoundError. */
 export function findImage(ref: string): Image {
-  const byName = /^[a-z0-9]/.test(ref) && !/^[0-9a-f]{6,64}$/.test(ref) ? normalizeName(ref) : ref;
-  const named = state().get<ImageRow>(
-    "SELECT images.* FROM images JOIN image_names ON image_names.image_id = images.id WHERE image_names.name = ?",
-    byName,
-  );
-  if (named) return toImage(named);
-  const id = ref.replace(/^sha256:/, "");
-  if (/^[0-9a-f]{4,64}$/.test(id)) {
+  const idLike = /^(sha256:)?[0-9a-f]{4,64}$/.test(ref);
+  let parsed: Reference | undefined;
+  try {
+    parsed = parseReference(ref);
+  } catch (e) {
+    if (!idLike) throw e;
+  }
+  if (parsed) {
+    const img = lookupReference(parsed);
+    if (img) return img;
+  }
+  if (idLike) {
+    const id = ref.replace(/^sha256:/, "");
     const rows = state().all<ImageRow>("SELECT * FROM images WHERE id LIKE ?", `${id}%`);
     if (rows.length === 1) return toImage(rows[0]!);
     if (rows.length > 1) {
       throw new UsageError(`image id prefix ${JSON.stringify(ref)} is ambiguous`);
     }
   }
-  throw new NotFoundError(
-    `unable to find image ${
-      JSON.stringify(ref)
-    } locally (import one with \`tsbox import FILE NAME\`)`,
+  throw new NotFoundError(`unable to find image ${JSON.stringify(ref)} locally`);
+}
+
+/**
+ * The overlay lower directories of an image, topmost first (overlayfs'
+ * lowerdir order). Throws when a layer is missing from the store.
+ */
+export function imageLowerDirs(img: Image): string[] {
+  if (img.legacyRootfs) return [img.legacyRootfs];
+  return img.layers.map((c) => {
+    if (!getLayer(c)) throw new TsboxError(`image ${img.id.slice(0, 12)}: layer ${c} is missing`);
+    return layerPath(c);
+  }).reverse();
+}
+
+/**
+ * Reads a small file of the image's merged tree (e.g. /etc/passwd), the way
+ * overlay shows it: the topmost layer that has the path wins; a whiteout
+ * hides it. Symlinks are not followed (the file is treated as absent).
+ */
+export function readImageFile(img: Image, path: string): string | undefined {
+  const parts = path.split("/").filter(Boolean);
+  for (const dir of imageLowerDirs(img)) {
+    for (let i = 1; i <= parts.length; i++) {
+      const p = `${dir}/${parts.slice(0, i).join("/")}`;
+      let st: Deno.FileInfo;
+      try {
+        st = Deno.lstatSync(p);
+      } catch {
+        break; // not in this layer: look below
+      }
+      if (st.isCharDevice && st.rdev === 0) return undefined; // whiteout
+      if (i < parts.length) continue;
+      if (!st.isFile) return undefined;
+      try {
+        return Deno.readTextFileSync(p);
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** What a new image is made of. */
+export interface NewImage {
+  id: string;
+  config: ContainerConfigJSON | undefined;
+  configDigest: string;
+  manifestDigest: string | null;
+  created?: string;
+  parent?: string | null;
+  comment?: string | null;
+  /** Its layers, base first, with the blob each came from (for push and save). */
+  layers: { layer: Layer; blob?: { digest: string; mediaType: string; size: number } }[];
+}
+
+/** Records an image (its layers must be stored already); an existing image is kept. */
+export function addImage(n: NewImage): Image {
+  state().tx(() => {
+    if (state().get("SELECT id FROM images WHERE id = ?", n.id)) {
+      if (n.manifestDigest) {
+        state().run(
+          "UPDATE images SET manifest_digest = coalesce(manifest_digest, ?) WHERE id = ?",
+          n.manifestDigest,
+          n.id,
+        );
+      }
+      return;
+    }
+    state().run(
+      "INSERT INTO images (id, created, size, config, config_digest, manifest_digest, parent, comment, layout) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'layers')",
+      n.id,
+      n.created ?? now(),
+      n.layers.reduce((a, l) => a + l.layer.size, 0),
+      JSON.stringify(n.config ?? {}),
+      n.configDigest,
+      n.manifestDigest,
+      n.parent ?? null,
+      n.comment ?? null,
+    );
+    n.layers.forEach((l, i) =>
+      state().run(
+        "INSERT INTO image_layers (image_id, position, chain_id, blob, media_type, blob_size) VALUES (?, ?, ?, ?, ?, ?)",
+        n.id,
+        i,
+        l.layer.chainId,
+        l.blob?.digest ?? null,
+        l.blob?.mediaType ?? null,
+        l.blob?.size ?? null,
+      )
+    );
+  });
+  return getImage(n.id)!;
+}
+
+/** The blob each layer of an image came from (null when it was made here and not yet packed). */
+export function layerBlobs(
+  img: Image,
+): { chainId: string; digest: string | null; mediaType: string | null; size: number | null }[] {
+  return state().all<
+    { chain_id: string; blob: string | null; media_type: string | null; blob_size: number | null }
+  >(
+    "SELECT chain_id, blob, media_type, blob_size FROM image_layers WHERE image_id = ? ORDER BY position",
+    img.id,
+  ).map((r) => ({
+    chainId: r.chain_id,
+    digest: r.blob,
+    mediaType: r.media_type,
+    size: r.blob_size,
+  }));
+}
+
+/** Records the blob a layer of an image is packed as (after `save` or `push` packed it). */
+export function setLayerBlob(
+  imageId: string,
+  position: number,
+  blob: { digest: string; mediaType: string; size: number },
+): void {
+  state().run(
+    "UPDATE image_layers SET blob = ?, media_type = ?, blob_size = ? WHERE image_id = ? AND position = ?",
+    blob.digest,
+    blob.mediaType,
+    blob.size,
+    imageId,
+    position,
   );
 }
 
-/** Removes a name, and the image when no name is left (or by id). Refuses images used by containers unless forced. */
+/** Sets the manifest an image is known by (after push or save made one). */
+export function setManifest(imageId: string, digest: string): void {
+  state().run("UPDATE images SET manifest_digest = ? WHERE id = ?", digest, imageId);
+}
+
+/** Points `name` (canonical) at an image, taking it from any image that had it. */
+export function tagImage(imageId: string, name: string): void {
+  state().run("INSERT OR REPLACE INTO image_names (name, image_id) VALUES (?, ?)", name, imageId);
+}
+
+/** Records that `repo@digest` is this image (RepoDigests). */
+export function addRepoDigest(imageId: string, repo: string, digest: string): void {
+  state().run(
+    "INSERT OR REPLACE INTO image_digests (repo, digest, image_id) VALUES (?, ?, ?)",
+    repo,
+    digest,
+    imageId,
+  );
+}
+
+function containersUsing(id: string): { name: string; status: string }[] {
+  return state().all<{ name: string; status: string }>(
+    "SELECT name, status FROM containers WHERE image_id = ?",
+    id,
+  );
+}
+
+function deleteImage(img: Image): void {
+  state().tx(() => {
+    state().run("DELETE FROM image_names WHERE image_id = ?", img.id);
+    state().run("DELETE FROM image_digests WHERE image_id = ?", img.id);
+    state().run("DELETE FROM image_layers WHERE image_id = ?", img.id);
+    state().run("DELETE FROM images WHERE id = ?", img.id);
+  });
+  if (img.legacyRootfs) Deno.removeSync(imageDir(img.id), { recursive: true });
+}
+
+/**
+ * Removes a name, and the image when nothing else names it (or by id);
+ * returns Docker's "Untagged:" / "Deleted:" lines. An image a container uses
+ * is refused unless `force` (then only its names go; it is deleted with its
+ * last container, by `system prune` or a later `rmi`).
+ */
 export function removeImage(ref: string, force: boolean): string[] {
   const img = findImage(ref);
+  let parsed: Reference | undefined;
+  try {
+    parsed = parseReference(ref);
+  } catch { /* an id */ }
+  const name = parsed && parsed.digest === undefined
+    ? canonical(withDefaultTag(parsed))
+    : undefined;
+  const byName = name !== undefined && img.names.includes(name);
   const out: string[] = [];
-  return state().tx(() => {
-    const byName = img.names.includes(ref.includes(":") ? ref : `${ref}:latest`);
-    if (byName && img.names.length > 1) {
-      const name = ref.includes(":") ? ref : `${ref}:latest`;
-      state().run("DELETE FROM image_names WHERE name = ?", name);
-      return [`Untagged: ${name}`];
-    }
-    const users = state().all<{ name: string }>(
-      "SELECT name FROM containers WHERE image_id = ?",
-      img.id,
-    );
-    if (users.length && !force) {
-      throw new TsboxError(
-        `unable to remove image ${ref}: it is used by container${users.length > 1 ? "s" : ""} ${
-          users.map((u) => u.name).join(", ")
-        } (use -f, or remove ${users.length > 1 ? "them" : "it"} first)`,
-        { exitCode: 1 },
-      );
-    }
-    for (const n of img.names) out.push(`Untagged: ${n}`);
-    state().run("DELETE FROM image_names WHERE image_id = ?", img.id);
-    // Forced while containers use it: the image stays, nameless, until they are gone.
-    if (users.length) return out;
-    state().run("DELETE FROM images WHERE id = ?", img.id);
-    Deno.removeSync(imageDir(img.id), { recursive: true });
-    out.push(`Deleted: sha256:${img.id}`);
+  const untag = (n: string) => {
+    state().run("DELETE FROM image_names WHERE name = ?", n);
+    out.push(`Untagged: ${familiarName(n)}`);
+  };
+  if (byName && img.names.length > 1) {
+    untag(name);
     return out;
-  });
+  }
+  const users = containersUsing(img.id);
+  if (users.length && !force) {
+    const running = users.filter((u) => u.status === "running");
+    throw new TsboxError(
+      `unable to remove image ${ref}: it is used by container${users.length > 1 ? "s" : ""} ${
+        users.map((u) => u.name).join(", ")
+      } (use -f, or remove ${users.length > 1 ? "them" : "it"} first)${running.length ? "" : ""}`,
+      { exitCode: 1 },
+    );
+  }
+  if (!byName && img.names.length > 1 && !force) {
+    throw new TsboxError(
+      `unable to delete ${
+        img.id.slice(0, 12)
+      } (must be forced): image is referenced in multiple repositories`,
+      { exitCode: 1 },
+    );
+  }
+  for (const n of img.names) untag(n);
+  for (const d of img.digests) out.push(`Untagged: ${familiarName(d)}`);
+  if (users.length) {
+    state().run("DELETE FROM image_digests WHERE image_id = ?", img.id);
+    return out; // forced while containers use it: kept, nameless, until they are gone
+  }
+  deleteImage(img);
+  out.push(`Deleted: sha256:${img.id}`);
+  out.push(...collectGarbage().map((c) => `Deleted: ${c}`));
+  return out;
+}
+
+/**
+ * Removes layers no image uses and blobs no image references (a manifest,
+ * a config, a layer blob). Returns the chain ids of the removed layers.
+ */
+export function collectGarbage(): string[] {
+  const usedLayers = new Set(
+    state().all<{ chain_id: string }>("SELECT DISTINCT chain_id FROM image_layers").map((r) =>
+      r.chain_id
+    ),
+  );
+  const removed: string[] = [];
+  for (const l of listLayers()) {
+    if (usedLayers.has(l.chainId)) continue;
+    removeLayer(l.chainId);
+    removed.push(l.chainId);
+  }
+  const usedBlobs = new Set<string>();
+  for (
+    const r of state().all<{ a: string | null; b: string | null }>(
+      "SELECT config_digest AS a, manifest_digest AS b FROM images",
+    )
+  ) {
+    if (r.a) usedBlobs.add(r.a);
+    if (r.b) usedBlobs.add(r.b);
+  }
+  for (const r of state().all<{ blob: string | null }>("SELECT blob FROM image_layers")) {
+    if (r.blob) usedBlobs.add(r.blob);
+  }
+  for (const b of listBlobs()) if (!usedBlobs.has(b)) removeBlob(b);
+  return removed;
+}
+
+/** "docker.io/library/debian:latest" -> "debian:latest", as Docker prints names. */
+export function familiarName(name: string): string {
+  const prefix = "docker.io/library/";
+  if (name.startsWith(prefix) && !name.slice(prefix.length).includes("/")) {
+    return name.slice(prefix.length);
+  }
+  return name.startsWith("docker.io/") ? name.slice("docker.io/".length) : name;
 }

@@ -125,20 +125,7 @@ function mountRoot(req: RootfsRequest, trace: Tracer): void {
     const lower = req.idmap
       ? src.lower.map((l, i) => idmapped(l, req.idmap!.usernsFd, req.idmap!.scratchDir, i, trace))
       : src.lower;
-    // Lower layers are colon-separated: a colon or comma in a path would break the option string.
-    for (const p of [...lower, src.upper, src.work]) {
-      if (/[:,]/.test(p)) throw new TsboxError(`overlay path ${q(p)} contains ':' or ','`);
-    }
-    const data = `lowerdir=${lower.join(":")},upperdir=${src.upper},workdir=${src.work}`;
-    trace.run(
-      `mount overlay on ${q(req.mountPoint)} (${data})`,
-      () =>
-        sys(
-          "mount",
-          ["overlay", req.mountPoint, "overlay", 0, data],
-          `"overlay" on ${q(req.mountPoint)} (${data})`,
-        ),
-    );
+    mountOverlay(lower, src.upper, src.work, req.mountPoint, trace);
   } else {
     trace.run(`bind ${q(src.path)} on ${q(req.mountPoint)}`, () => {
       const tree = cloneTree(src.path, true);
@@ -154,6 +141,107 @@ function mountRoot(req: RootfsRequest, trace: Tracer): void {
       }
     });
   }
+}
+
+/** fsconfig(2) commands (linux/mount.h). */
+const FSCONFIG = { SET_STRING: 1, CMD_CREATE: 6 } as const;
+const FSOPEN_CLOEXEC = 1;
+const FSMOUNT_CLOEXEC = 1;
+/** What mount(2) copies of its data argument: one page. */
+const MOUNT_DATA_MAX = 4095;
+
+/** The messages the kernel left on an fs context (fsopen(2): "e overlayfs: ..."). */
+function contextMessages(fd: number): string {
+  const out: string[] = [];
+  const buf = new Uint8Array(1024);
+  for (let i = 0; i < 16; i++) {
+    const n = sysRaw("read", [fd, buf, buf.length]);
+    if (n <= 0) break;
+    out.push(new TextDecoder().decode(buf.subarray(0, n)).trim());
+  }
+  return out.join("; ");
+}
+
+/**
+ * Mounts an overlay of `lower` (topmost first), `upper` and `work` on
+ * `target`. With the new mount API, each lower layer is its own
+ * fsconfig(FSCONFIG_SET_STRING, "lowerdir+") (Linux 6.8+), so any number of
+ * layers fits (overlayfs' limit is 500). Older kernels take mount(2) with one
+ * page of options: when absolute paths do not fit, the layers (which share a
+ * parent: the store's l/ links, or the id-mapped scratch mounts) are named
+ * relative to it, from a working directory that only this thread has (the
+ * staging namespace unshared its fs_struct; Staging.leave restores it).
+ */
+export function mountOverlay(
+  lower: readonly string[],
+  upper: string,
+  work: string,
+  target: string,
+  trace: Tracer,
+): void {
+  // Overlay's option syntax splits on ':' and ','; such a path would be misread.
+  for (const p of [...lower, upper, work]) {
+    if (/[:,]/.test(p)) throw new TsboxError(`overlay path ${q(p)} contains ':' or ','`);
+  }
+  const what = `${lower.length} lower layer${lower.length === 1 ? "" : "s"}, upper ${q(upper)}`;
+  const fd = sysRaw("fsopen", ["overlay", FSOPEN_CLOEXEC]);
+  if (fd >= 0) {
+    let viaFsconfig = true;
+    try {
+      trace.run(`mount overlay on ${q(target)} (fsopen, ${what})`, () => {
+        for (const l of lower) {
+          const r = sysRaw("fsconfig", [fd, FSCONFIG.SET_STRING, "lowerdir+", l, 0]);
+          if (r === -Errno.EINVAL && l === lower[0]) {
+            viaFsconfig = false; // no "lowerdir+" before Linux 6.8
+            return;
+          }
+          if (r < 0) {
+            sys("fsconfig", [fd, FSCONFIG.SET_STRING, "lowerdir+", l, 0], `lowerdir+ ${q(l)}`);
+          }
+        }
+        sys("fsconfig", [fd, FSCONFIG.SET_STRING, "upperdir", upper, 0], `upperdir ${q(upper)}`);
+        sys("fsconfig", [fd, FSCONFIG.SET_STRING, "workdir", work, 0], `workdir ${q(work)}`);
+        try {
+          sys("fsconfig", [fd, FSCONFIG.CMD_CREATE, null, null, 0], `overlay (${what})`);
+        } catch (e) {
+          const msg = contextMessages(fd);
+          throw new TsboxError(`create overlay${msg ? ` (${msg})` : ""}`, { cause: e });
+        }
+        const mnt = sys("fsmount", [fd, FSMOUNT_CLOEXEC, 0], "overlay");
+        try {
+          sys(
+            "move_mount",
+            [mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH],
+            `onto ${q(target)}`,
+          );
+        } finally {
+          sys("close", [mnt]);
+        }
+      });
+    } finally {
+      sys("close", [fd]);
+    }
+    if (viaFsconfig) return;
+  }
+  let names = [...lower];
+  let data = `lowerdir=${names.join(":")},upperdir=${upper},workdir=${work}`;
+  let cwd: string | undefined;
+  if (data.length > MOUNT_DATA_MAX) {
+    const parent = lower[0]!.slice(0, lower[0]!.lastIndexOf("/"));
+    if (!lower.every((l) => l.slice(0, l.lastIndexOf("/")) === parent)) {
+      throw new TsboxError(`overlay options for ${what} do not fit in one page`);
+    }
+    cwd = parent;
+    names = lower.map((l) => l.slice(parent.length + 1));
+    data = `lowerdir=${names.join(":")},upperdir=${upper},workdir=${work}`;
+    if (data.length > MOUNT_DATA_MAX) {
+      throw new TsboxError(`overlay options for ${what} do not fit in one page`);
+    }
+  }
+  trace.run(`mount overlay on ${q(target)} (${data.length} bytes of options, ${what})`, () => {
+    if (cwd !== undefined) sys("chdir", [cwd]);
+    sys("mount", ["overlay", target, "overlay", 0, data], `"overlay" on ${q(target)} (${what})`);
+  });
 }
 
 function bindMount(

@@ -19,6 +19,13 @@
 //   networks(name, ...)  leases(network, address -> container_id)
 //   groups(name, resources)                   cgroup parents made by `group create`
 //   events(seq, time, type, action, id, attributes)
+// Migration 3 (layered images, src/image/store.ts):
+//   images + config_digest, manifest_digest (blobs), parent (commit), comment, layout
+//            ('legacy': one rootfs dir under images/<id>/, 'layers': image_layers)
+//   image_names.name is canonical ("docker.io/library/busybox:latest")
+//   layers(chain_id, diff_id, parent, size, created)   unpacked once, shared
+//   image_layers(image_id, position, chain_id, blob, media_type, blob_size)
+//   image_digests(repo, digest -> image_id)            RepoDigests
 
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { stateRoot } from "../paths.ts";
@@ -55,6 +62,35 @@ CREATE TABLE IF NOT EXISTS events (
   action TEXT NOT NULL, id TEXT NOT NULL, attributes TEXT NOT NULL);
 `;
 
+/** Migration 3: layered images (blobs, layers by chain id, repo digests). */
+const SCHEMA_V2 = `
+ALTER TABLE images ADD COLUMN config_digest TEXT;
+ALTER TABLE images ADD COLUMN manifest_digest TEXT;
+ALTER TABLE images ADD COLUMN parent TEXT;
+ALTER TABLE images ADD COLUMN comment TEXT;
+ALTER TABLE images ADD COLUMN layout TEXT NOT NULL DEFAULT 'legacy';
+CREATE TABLE layers (
+  chain_id TEXT PRIMARY KEY, diff_id TEXT NOT NULL, parent TEXT,
+  size INTEGER NOT NULL, created TEXT NOT NULL);
+CREATE TABLE image_layers (
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE, position INTEGER NOT NULL,
+  chain_id TEXT NOT NULL, blob TEXT, media_type TEXT, blob_size INTEGER,
+  PRIMARY KEY (image_id, position));
+CREATE INDEX image_layers_chain ON image_layers(chain_id);
+CREATE TABLE image_digests (
+  repo TEXT NOT NULL, digest TEXT NOT NULL,
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  PRIMARY KEY (repo, digest));
+`;
+
+/** Docker's normalization of the names `tsbox import` stored: "busybox:latest" -> "docker.io/library/busybox:latest". */
+function canonicalImportName(name: string): string {
+  const slash = name.indexOf("/");
+  const first = slash < 0 ? "" : name.slice(0, slash);
+  if (/[.:]/.test(first) || first === "localhost") return name;
+  return slash < 0 ? `docker.io/library/${name}` : `docker.io/${name}`;
+}
+
 /**
  * The migrations, in order; append only (never edit one that has shipped).
  * Each gets the open database inside a transaction.
@@ -62,6 +98,15 @@ CREATE TABLE IF NOT EXISTS events (
 export const MIGRATIONS: readonly { name: string; up: (db: DatabaseSync) => void }[] = [
   { name: "first schema", up: (db) => db.exec(SCHEMA_V1) },
   { name: "containers keep one typed configuration", up: migrateContainerConfig },
+  {
+    name: "layered images",
+    up: (db) => {
+      db.exec(SCHEMA_V2);
+      const rows = db.prepare("SELECT name FROM image_names").all() as { name: string }[];
+      const rename = db.prepare("UPDATE image_names SET name = ? WHERE name = ?");
+      for (const r of rows) rename.run(canonicalImportName(r.name), r.name);
+    },
+  },
 ];
 
 /** A row as node:sqlite returns it. */

@@ -98,7 +98,7 @@ export function cgroups(): CgroupNode {
 /** The images, with every field the store records (layers, once images have them). */
 export function images(): Record<string, unknown>[] {
   return listImages().map((i) => {
-    const { config, rootfs: _rootfs, ...rest } = i;
+    const { config, legacyRootfs: _legacy, ...rest } = i; // img: the layers are listed
     return { ...rest, config };
   });
 }

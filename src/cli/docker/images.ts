@@ -22,10 +22,15 @@ export async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const { listImages } = await import("../../image/store.ts");
+  const { familiarName, listImages } = await import("../../image/store.ts");
+  const { parseReference, repository } = await import("../../image/registry/reference.ts");
   const want = positionals[0];
-  const match = (n: string) =>
-    want === undefined || n === want || n === `${want}:latest` || n.startsWith(`${want}:`);
+  let match = (_: string) => true;
+  if (want !== undefined) {
+    const r = parseReference(want);
+    match = (n: string) =>
+      r.tag === undefined ? n.startsWith(`${repository(r)}:`) : n === `${repository(r)}:${r.tag}`;
+  }
   const images = listImages().filter((i) => want === undefined || i.names.some(match));
   const id = (x: string) => (bool(flags, "no-trunc") ? `sha256:${x}` : x.slice(0, 12));
   if (bool(flags, "quiet")) {
@@ -33,7 +38,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const rows = images.flatMap((img) => {
-    const names = img.names.length ? img.names : ["<none>:<none>"];
+    const names = img.names.length ? img.names.filter(match).map(familiarName) : ["<none>:<none>"];
     return names.map((n) => {
       const c = n.lastIndexOf(":");
       return [n.slice(0, c), n.slice(c + 1), id(img.id), ago(img.created), humanSize(img.size)];

@@ -101,7 +101,7 @@ export async function main(args: string[]): Promise<number> {
       ...(config.Env ?? []),
     ];
   }
-  const { importImage } = await import("../../image/store.ts");
+  const { importImage } = await import("../../image/import.ts");
   const img = await importImage(positionals[0]!, positionals[1]!, config);
   console.log(`sha256:${img.id}`);
   return 0;

@@ -47,6 +47,7 @@ export async function main(args: string[]): Promise<number> {
   const { findContainer } = await import("../../state/containers.ts");
   const { inspectContainer } = await import("../../container/inspect.ts");
   const { findImage } = await import("../../image/store.ts");
+  const { inspectImage } = await import("../../image/inspect.ts");
   const docs: unknown[] = [];
   const errs = new ErrorList();
   for (const ref of positionals) {
@@ -60,15 +61,7 @@ export async function main(args: string[]): Promise<number> {
         }
       }
       try {
-        const img = findImage(ref);
-        docs.push({
-          Id: `sha256:${img.id}`,
-          RepoTags: img.names,
-          Created: img.created,
-          Size: img.size,
-          Config: img.config,
-          RootFS: { Type: "layers", Path: img.rootfs },
-        });
+        docs.push(inspectImage(findImage(ref)));
       } catch (e) {
         if (e instanceof NotFoundError) {
           throw new NotFoundError(`no such object: ${ref}`, { exitCode: 1 });
