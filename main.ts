@@ -68,6 +68,10 @@ const VERBS: Record<string, { summary: string; load: () => Promise<Verb> }> = {
     load: () => import("./src/cli/docker/import.ts"),
   },
   images: { summary: "List images", load: () => import("./src/cli/docker/images.ts") },
+  pull: {
+    summary: "Download an image from a registry",
+    load: () => import("./src/cli/docker/pull.ts"),
+  },
   network: { summary: "Manage networks", load: () => import("./src/cli/docker/network.ts") },
   port: {
     summary: "List port mappings or a specific mapping for the container",

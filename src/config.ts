@@ -8,6 +8,7 @@
 //     "pidsLimit": 2048,                         default --pids-limit (Docker: none, Podman: 2048)
 //     "logDriver": "json-file",                  default --log-driver
 //     "logOpts": { "max-size": "10m", "max-file": "3" }   default --log-opt
+//     "insecureRegistries": ["registry.lan:5000"] registries reached over plain HTTP
 //   }
 
 import { UsageError } from "./errors.ts";
@@ -20,6 +21,8 @@ export interface TsboxConfig {
   logDriver?: string;
   /** Default --log-opt of new containers, e.g. { "max-size": "10m" }. */
   logOpts?: Record<string, string>;
+  /** Registries tsbox may reach over plain HTTP when HTTPS fails (loopback always may). */
+  insecureRegistries?: string[];
 }
 
 /** The path of the configuration file. */
@@ -39,6 +42,10 @@ const KEYS: Record<keyof TsboxConfig, { check: Check; expect: string }> = {
       typeof v === "object" && v !== null && !Array.isArray(v) &&
       Object.values(v).every((x) => typeof x === "string"),
     expect: 'an object of strings, e.g. {"max-size": "10m"}',
+  },
+  insecureRegistries: {
+    check: (v) => Array.isArray(v) && v.every((x) => typeof x === "string" && x !== ""),
+    expect: 'a list of registry hosts, e.g. ["registry.lan:5000"]',
   },
 };
 

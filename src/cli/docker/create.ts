@@ -3,7 +3,7 @@
 import { exitCodeOf, runExitCode, TsboxError } from "../../errors.ts";
 import { bool, formatHelp, parseFlags } from "../flags.ts";
 import { checkRunOptions } from "../../spec/run_config.ts";
-import { RUN_FLAGS, runOptions } from "./run.ts";
+import { pullForRun, RUN_FLAGS, runOptions } from "./run.ts";
 
 const FLAGS = RUN_FLAGS.filter((f) => !["detach", "rm", "trace"].includes(f.name));
 const HELP = formatHelp(
@@ -22,6 +22,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const opts = runOptions(flags, positionals);
   for (const w of checkRunOptions(opts)) console.error(w);
+  await pullForRun(flags, opts);
   const { createContainer } = await import("../../container/create.ts");
   try {
     console.log((await createContainer(opts)).record.id);

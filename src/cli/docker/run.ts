@@ -200,8 +200,26 @@ export const RUN_FLAGS: FlagDef[] = [
     help: "Parent group (see `tsbox group`)",
   },
   { name: "trace", type: "bool", help: "Print every step tsbox takes, with its duration" },
+  // img: the image is pulled by the CLI before the engine sees the request.
+  {
+    name: "pull",
+    type: "string",
+    value: "POLICY",
+    help: 'Pull the image before running ("always", "missing", "never")',
+  },
+  { name: "platform", type: "string", value: "OS/ARCH", help: "Platform to pull (linux/amd64)" },
   { name: "help", type: "bool", help: "Print usage" },
 ];
+
+/** img: pulls the image of `run`/`create` as --pull says (missing by default). */
+export async function pullForRun(flags: FlagValues, opts: RunOptions): Promise<void> {
+  if (opts.rootfs !== undefined) return;
+  const { ensureImage } = await import("./pull.ts");
+  const platform = str(flags, "platform");
+  await ensureImage(opts.image, str(flags, "pull") ?? "missing", {
+    ...(platform !== undefined ? { platform } : {}),
+  });
+}
 
 /** Help text of run. */
 export const HELP = formatHelp(USAGE, DESCRIPTION, EXAMPLES, RUN_FLAGS);
@@ -293,6 +311,7 @@ export async function main(args: string[]): Promise<number> {
   // Everything that needs neither the image nor the state is checked here,
   // before a supervisor is asked (or started): bad input changes nothing.
   for (const w of checkRunOptions(opts)) console.error(w);
+  await pullForRun(flags, opts); // img: the image is in the store before the engine sees the request
   const { runDetached, runForeground } = await import("../../container/run.ts");
   if (opts.detach) {
     console.log(await runDetached(opts));
