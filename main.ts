@@ -72,6 +72,44 @@ const VERBS: Record<string, { summary: string; load: () => Promise<Verb> }> = {
     summary: "Download an image from a registry",
     load: () => import("./src/cli/docker/pull.ts"),
   },
+  push: {
+    summary: "Upload an image to a registry",
+    load: () => import("./src/cli/docker/push.ts"),
+  },
+  tag: {
+    summary: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
+    load: () => import("./src/cli/docker/tag.ts"),
+  },
+  image: { summary: "Manage images", load: () => import("./src/cli/docker/image.ts") },
+  history: {
+    summary: "Show the history of an image",
+    load: () => import("./src/cli/docker/history.ts"),
+  },
+  login: { summary: "Log in to a registry", load: () => import("./src/cli/docker/login.ts") },
+  logout: {
+    summary: "Log out from a registry",
+    load: async () => ({ main: (await import("./src/cli/docker/login.ts")).logout }),
+  },
+  save: {
+    summary: "Save one or more images to a tar archive",
+    load: () => import("./src/cli/docker/save.ts"),
+  },
+  load: {
+    summary: "Load images from a tar archive",
+    load: async () => ({ main: (await import("./src/cli/docker/save.ts")).load }),
+  },
+  commit: {
+    summary: "Create a new image from a container's changes",
+    load: () => import("./src/cli/docker/commit.ts"),
+  },
+  diff: {
+    summary: "Inspect changes to files on a container's filesystem",
+    load: async () => ({ main: (await import("./src/cli/docker/commit.ts")).diff }),
+  },
+  export: {
+    summary: "Export a container's filesystem as a tar archive",
+    load: async () => ({ main: (await import("./src/cli/docker/commit.ts")).exportVerb }),
+  },
   network: { summary: "Manage networks", load: () => import("./src/cli/docker/network.ts") },
   port: {
     summary: "List port mappings or a specific mapping for the container",

@@ -179,3 +179,9 @@ export function listBlobs(): string[] {
     return [];
   }
 }
+
+/** Stores a JSON document as a blob; returns its digest and size. */
+export async function putBlobJson(doc: unknown): Promise<{ digest: string; size: number }> {
+  const bytes = new TextEncoder().encode(JSON.stringify(doc));
+  return { digest: await putBlob(bytes), size: bytes.length };
+}

@@ -285,7 +285,13 @@ class Extractor {
       try {
         if (leaf === OPAQUE_MARKER) {
           const y = new TextEncoder().encode("y");
-          sys("fsetxattr", [parent, "trusted.overlay.opaque", y, 1, 0], JSON.stringify(e.path));
+          // The parent fd is O_PATH, which fsetxattr refuses: open the directory itself.
+          const dir = sys("openat", [parent, ".", O.RDONLY | O.DIRECTORY | O.CLOEXEC]);
+          try {
+            sys("fsetxattr", [dir, "trusted.overlay.opaque", y, 1, 0], JSON.stringify(e.path));
+          } finally {
+            close(dir);
+          }
           return;
         }
         // Other .wh..wh. names (aufs hardlink directories) mean nothing to overlay.

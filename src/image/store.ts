@@ -356,11 +356,10 @@ export function removeImage(ref: string, force: boolean): string[] {
   }
   const users = containersUsing(img.id);
   if (users.length && !force) {
-    const running = users.filter((u) => u.status === "running");
     throw new TsboxError(
       `unable to remove image ${ref}: it is used by container${users.length > 1 ? "s" : ""} ${
         users.map((u) => u.name).join(", ")
-      } (use -f, or remove ${users.length > 1 ? "them" : "it"} first)${running.length ? "" : ""}`,
+      } (use -f, or remove ${users.length > 1 ? "them" : "it"} first)`,
       { exitCode: 1 },
     );
   }
@@ -423,4 +422,22 @@ export function familiarName(name: string): string {
     return name.slice(prefix.length);
   }
   return name.startsWith("docker.io/") ? name.slice("docker.io/".length) : name;
+}
+
+/** Removes unused images (nameless only, unless `all`); returns Docker's lines. */
+export function pruneImages(all: boolean): string[] {
+  const used = new Set(
+    state().all<{ image_id: string | null }>("SELECT image_id FROM containers").map((r) =>
+      r.image_id
+    ),
+  );
+  const out: string[] = [];
+  for (const img of listImages()) {
+    if (used.has(img.id) || (!all && img.names.length)) continue;
+    for (const n of img.names) out.push(`Untagged: ${familiarName(n)}`);
+    deleteImage(img);
+    out.push(`Deleted: sha256:${img.id}`);
+  }
+  out.push(...collectGarbage().map((c) => `Deleted: ${c}`));
+  return out;
 }

@@ -32,3 +32,32 @@ export async function main(args: string[]): Promise<number> {
   errs.throwIfAny("rmi");
   return 0;
 }
+
+const PRUNE_FLAGS: FlagDef[] = [
+  {
+    name: "all",
+    short: "a",
+    type: "bool",
+    help: "Remove all unused images, not just dangling ones",
+  },
+  { name: "force", short: "f", type: "bool", help: "Do not prompt for confirmation" },
+  { name: "help", type: "bool", help: "Print usage" },
+];
+
+/** Entry point of `tsbox image prune`. */
+export async function prune(args: string[]): Promise<number> {
+  const { flags } = parseFlags("image prune", args, PRUNE_FLAGS, true);
+  if (bool(flags, "help")) {
+    return (console.log(formatHelp(
+      "image prune [OPTIONS]",
+      "Remove unused images (nameless ones; every unused one with -a) and the layers only they used.",
+      ["tsbox image prune -a -f"],
+      PRUNE_FLAGS,
+    )),
+      0);
+  }
+  const { pruneImages } = await import("../../image/store.ts");
+  const lines = pruneImages(bool(flags, "all"));
+  if (lines.length) console.log(`Deleted Images:\n${lines.join("\n")}`);
+  return 0;
+}

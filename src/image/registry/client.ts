@@ -364,7 +364,7 @@ export class Registry {
   async uploadBlob(
     repo: string,
     digest: string,
-    size: number,
+    _size: number,
     body: () => ReadableStream<Uint8Array> | Uint8Array,
   ): Promise<void> {
     const scope = `repository:${repo}:pull,push`;
@@ -379,7 +379,7 @@ export class Registry {
       try {
         const res = await this.request(url.toString(), {
           method: "PUT",
-          headers: { "content-type": "application/octet-stream", "content-length": String(size) },
+          headers: { "content-type": "application/octet-stream" },
           body: body() as BodyInit,
           scope,
           once: true,
