@@ -3,7 +3,7 @@
 // unused images).
 
 import { allowed } from "./state_machine.ts";
-import { listImages } from "../image/store.ts";
+import { imagesDiskUsage, listImages } from "../image/store.ts";
 import { removeImage } from "../image/store.ts";
 import { listNetworks, networkInUse, removeNetwork } from "../net/network.ts";
 import { containerDir } from "../paths.ts";
@@ -47,8 +47,10 @@ export function systemDf(): DfRow[] {
   const containers = listContainers().map(reconcile);
   const usedImages = new Set(containers.map((c) => c.imageId).filter(Boolean));
   const images = listImages();
-  const imageSize = images.reduce((a, i) => a + i.size, 0);
-  const unusedSize = images.filter((i) => !usedImages.has(i.id)).reduce((a, i) => a + i.size, 0);
+  // img: layers shared by several images are counted once.
+  const usage = imagesDiskUsage(usedImages as Set<string>);
+  const imageSize = usage.size;
+  const unusedSize = usage.reclaimable;
   const sizes = containers.map((c) => ({ c, size: diskUsage(`${containerDir(c.id)}/upper`) }));
   const active = (s: string) => s === "running" || s === "paused" || s === "restarting";
   return [

@@ -22,6 +22,16 @@ import { MediaType } from "./oci.ts";
 import { addImage, getImage, type Image, imageLowerDirs, layerBlobs } from "./store.ts";
 import { writeTree } from "./tar_write.ts";
 
+/** Mountpoints tsbox makes in a container's upper dir: not changes of the container's own. */
+const MOUNT_STUBS = new Set(["etc/hostname", "etc/hosts", "etc/resolv.conf", "dev", "proc", "sys"]);
+
+/** Whether `rel` is an empty mountpoint stub (what a bind mount or /dev tmpfs covered). */
+export function mountStub(rel: string, st: Deno.FileInfo): boolean {
+  if (!MOUNT_STUBS.has(rel)) return false;
+  if (st.isFile) return st.size === 0;
+  return st.isDirectory;
+}
+
 function containerImage(rec: ContainerRecord): Image {
   if (!rec.imageId) throw new TsboxError(`container ${rec.name} runs a directory, not an image`);
   const img = getImage(rec.imageId);
@@ -48,7 +58,7 @@ export async function commitContainer(rec: ContainerRecord, o: CommitOptions = {
       writeTree(upper, (c) => {
         let off = 0;
         while (off < c.length) off += f.writeSync(c.subarray(off));
-      }, { overlayUpper: true });
+      }, { overlayUpper: true, skip: mountStub });
     } finally {
       f.close();
     }
@@ -148,6 +158,7 @@ export function containerChanges(rec: ContainerRecord): Change[] {
   const out: Change[] = [];
   writeTree(`${containerDir(rec.id)}/upper`, () => {}, {
     overlayUpper: true,
+    skip: mountStub,
     onEntry: (rel, kind) => {
       if (!rel || kind === "opaque") return;
       if (kind === "whiteout") out.push({ kind: "D", path: `/${rel}` });

@@ -11,7 +11,7 @@ import { Hasher } from "./digest.ts";
 import { imageConfigDoc } from "./inspect.ts";
 import { getLayer, layerDiffDir } from "./layers.ts";
 import { type Descriptor, type Manifest, MediaType } from "./oci.ts";
-import { type Image, imageLowerDirs, layerBlobs, setLayerBlob, setManifest } from "./store.ts";
+import { type Image, layerBlobs, setLayerBlob, setManifest, storedLayerBlob } from "./store.ts";
 import { writeTree } from "./tar_write.ts";
 
 /** An image ready to send: manifest, config and layer descriptors, all stored as blobs. */
@@ -40,11 +40,12 @@ async function packLayer(dir: string, diffId: string): Promise<Descriptor> {
     } finally {
       f.close();
     }
-    if (h.digest() !== diffId) {
+    const got = h.digest();
+    if (got !== diffId) {
       // Packing is deterministic but need not match the archive it came from; the
       // config's diff id is what the layer's content must have.
       throw new TsboxError(
-        `layer ${diffId} packs to ${h.digest()}: its content differs from the original archive`,
+        `layer ${diffId} packs to ${got}: no stored blob of it is left (pull or load the image again)`,
       );
     }
     const w = await BlobWriter.create();
@@ -75,6 +76,13 @@ export async function packImage(img: Image): Promise<Packed> {
   for (const [i, b] of blobs.entries()) {
     if (b.digest && b.mediaType && b.size !== null && hasBlob(b.digest)) {
       layers.push({ mediaType: b.mediaType, digest: b.digest, size: b.size });
+      continue;
+    }
+    // Another image may hold a blob of the same layer (it was "Already exists" on pull).
+    const other = storedLayerBlob(b.chainId, hasBlob);
+    if (other) {
+      setLayerBlob(img.id, i, other);
+      layers.push(other);
       continue;
     }
     const layer = getLayer(b.chainId);
@@ -113,7 +121,6 @@ export async function packImage(img: Image): Promise<Packed> {
     manifestBytes = readBlob(m.digest);
     setManifest(img.id, m.digest);
   }
-  void imageLowerDirs;
   return {
     manifest,
     manifestBytes,

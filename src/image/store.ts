@@ -441,3 +441,44 @@ export function pruneImages(all: boolean): string[] {
   out.push(...collectGarbage().map((c) => `Deleted: ${c}`));
   return out;
 }
+
+/**
+ * Disk use of the images, each layer counted once however many images share
+ * it; reclaimable is what no image a container uses holds.
+ */
+export function imagesDiskUsage(
+  usedImages: ReadonlySet<string>,
+): { size: number; reclaimable: number } {
+  const layerSize = new Map(listLayers().map((l) => [l.chainId, l.size]));
+  const all = new Set<string>(), used = new Set<string>();
+  let legacy = 0, legacyUsed = 0;
+  for (const img of listImages()) {
+    if (img.legacyRootfs) {
+      legacy += img.size;
+      if (usedImages.has(img.id)) legacyUsed += img.size;
+    }
+    for (const c of img.layers) {
+      all.add(c);
+      if (usedImages.has(img.id)) used.add(c);
+    }
+  }
+  const sum = (s: Set<string>) => [...s].reduce((a, c) => a + (layerSize.get(c) ?? 0), 0);
+  const size = sum(all) + legacy;
+  return { size, reclaimable: size - sum(used) - legacyUsed };
+}
+
+/** Any stored blob some image recorded for this layer (another image may have pulled it). */
+export function storedLayerBlob(
+  chainId: string,
+  has: (digest: string) => boolean,
+): { digest: string; mediaType: string; size: number } | undefined {
+  for (
+    const r of state().all<{ blob: string; media_type: string; blob_size: number }>(
+      "SELECT blob, media_type, blob_size FROM image_layers WHERE chain_id = ? AND blob IS NOT NULL",
+      chainId,
+    )
+  ) {
+    if (has(r.blob)) return { digest: r.blob, mediaType: r.media_type, size: r.blob_size };
+  }
+  return undefined;
+}

@@ -156,6 +156,8 @@ export interface TreeOptions {
    * `.wh..wh..opq` entry, and overlay's own xattrs are left out.
    */
   overlayUpper?: boolean;
+  /** Leaves out a path (and what is below it). */
+  skip?: (rel: string, st: Deno.FileInfo) => boolean;
   /** Called for each path (relative, "" for the root) with what it is. */
   onEntry?: (path: string, kind: "whiteout" | "opaque" | "entry") => void;
 }
@@ -176,6 +178,7 @@ export function writeTree(dir: string, sink: Sink, opts: TreeOptions = {}): numb
   const walk = (rel: string) => {
     const path = rel ? `${dir}/${rel}` : dir;
     const st = Deno.lstatSync(path);
+    if (rel && opts.skip?.(rel, st)) return;
     const xattrs = listXattrs(path);
     const own: Record<string, Uint8Array> = {};
     let opaque = false;

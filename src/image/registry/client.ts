@@ -150,10 +150,14 @@ export class Registry {
       return true;
     }
     if (ch.scheme !== "bearer" || !ch.params.realm) return false;
-    if (this.#tokens.has(scope)) return false; // the token we have was refused
+    this.#tokens.delete(scope); // refused (expired, or too narrow): ask again, once
     const url = new URL(ch.params.realm);
     if (ch.params.service) url.searchParams.set("service", ch.params.service);
-    url.searchParams.set("scope", ch.params.scope ?? scope);
+    // What this request needs, and what the registry asked for when it differs.
+    url.searchParams.append("scope", scope);
+    if (ch.params.scope && ch.params.scope !== scope) {
+      url.searchParams.append("scope", ch.params.scope);
+    }
     if (creds) url.searchParams.set("account", creds.username);
     const headers: Record<string, string> = {};
     if (creds) headers.authorization = basicAuth(creds);
