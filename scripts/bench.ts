@@ -9,6 +9,8 @@
 //   memory     host memory per idle container (USS and PSS) with 50 idle containers, tsbox vs conmon
 //   ui         the tsbox ui server idle with 50 running containers and one browser: CPU (bar < 2%),
 //              RSS beside the supervisor's, page heap and first paint (scripts/bench-ui.ts)
+//   images     pull vs podman pull, layer extraction vs tar -xzf, peak RSS of a pull, start from
+//              120 layers vs 1 (scripts/bench-image.ts)
 //
 //   deno task bench [--only startup,cgroup,...] [--runs N]
 // Installs what it compares against (runc, podman, iperf3) with apt-get when missing.
@@ -336,6 +338,11 @@ try {
   if (want("ui")) {
     const { benchUi, printUiBench } = await import("./bench-ui.ts");
     summary.push(printUiBench(await benchUi(root)));
+  }
+  if (want("images")) {
+    console.log("images");
+    const { benchImages } = await import("./bench-image.ts");
+    summary.push(...await benchImages({ runs: Math.min(runs, 3) }));
   }
 } finally {
   await cleanupRoot(root);

@@ -64,7 +64,11 @@ rootTest(
     assert.match(bad.stderr, /unknown flag: --no-such-flag/);
     const img = await run(root, "no-such-image", "true");
     assert.equal(img.code, 125);
-    assert.match(img.stderr, /unable to find image "no-such-image"/);
+    // As Docker: a missing image is pulled (here Docker Hub is out of reach).
+    assert.match(img.stderr, /Unable to find image 'no-such-image:latest' locally/);
+    const never = await run(root, "--pull", "never", "no-such-image", "true");
+    assert.equal(never.code, 125);
+    assert.match(never.stderr, /no such image: no-such-image/);
     assert.equal((await tsbox(["ps", "-aq"], { root })).stdout, "", "--rm removed them all");
   },
 );

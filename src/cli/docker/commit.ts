@@ -40,6 +40,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const { findContainer } = await import("../../state/containers.ts");
   const { commitContainer } = await import("../../image/commit.ts");
+  await (await import("../../image/legacy.ts")).prepareStore();
   const { normalizeName, tagImage } = await import("../../image/store.ts");
   const { applyChanges } = await import("./import.ts");
   const name = positionals[1] !== undefined ? normalizeName(positionals[1]) : undefined;

@@ -23,6 +23,7 @@ export async function main(args: string[]): Promise<number> {
     throw new UsageError(`"tsbox history" requires exactly 1 argument.`);
   }
   const { findImage } = await import("../../image/store.ts");
+  await (await import("../../image/legacy.ts")).prepareStore();
   const { imageHistory } = await import("../../image/inspect.ts");
   const rows = imageHistory(findImage(positionals[0]!));
   const full = bool(flags, "no-trunc");

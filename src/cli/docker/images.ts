@@ -23,6 +23,7 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const { familiarName, listImages } = await import("../../image/store.ts");
+  await (await import("../../image/legacy.ts")).prepareStore();
   const { parseReference, repository } = await import("../../image/registry/reference.ts");
   const want = positionals[0];
   let match = (_: string) => true;

@@ -48,6 +48,7 @@ export async function main(args: string[]): Promise<number> {
   const { inspectContainer } = await import("../../container/inspect.ts");
   const { findImage } = await import("../../image/store.ts");
   const { inspectImage } = await import("../../image/inspect.ts");
+  await (await import("../../image/legacy.ts")).prepareStore();
   const docs: unknown[] = [];
   const errs = new ErrorList();
   for (const ref of positionals) {

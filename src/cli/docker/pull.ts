@@ -96,6 +96,7 @@ export async function ensureImage(
       }: must be one of "always", "missing" or "never"`,
     );
   }
+  await (await import("../../image/legacy.ts")).prepareStore();
   const { findImage } = await import("../../image/store.ts");
   let have = false;
   try {

@@ -23,6 +23,7 @@ export async function main(args: string[]): Promise<number> {
     throw new UsageError(`"tsbox push" requires exactly 1 argument.\nSee 'tsbox push --help'.`);
   }
   const { pushImage } = await import("../../image/push.ts");
+  await (await import("../../image/legacy.ts")).prepareStore();
   const quiet = bool(flags, "quiet");
   await pushImage(positionals[0]!, {
     ...(flags["tls-verify"] !== undefined ? { tlsVerify: bool(flags, "tls-verify") } : {}),

@@ -22,6 +22,7 @@ export async function main(args: string[]): Promise<number> {
     throw new UsageError(`"tsbox rmi" requires at least 1 argument.\nSee 'tsbox rmi --help'.`);
   }
   const { removeImage } = await import("../../image/store.ts");
+  await (await import("../../image/legacy.ts")).prepareStore();
   const errs = new ErrorList();
   for (const ref of positionals) {
     errs.try(

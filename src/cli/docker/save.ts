@@ -34,6 +34,7 @@ export async function main(args: string[]): Promise<number> {
   }
   if (!positionals.length) throw new UsageError(`"tsbox save" requires at least 1 argument.`);
   const { findImage, normalizeName } = await import("../../image/store.ts");
+  await (await import("../../image/legacy.ts")).prepareStore();
   const { saveImages } = await import("../../image/archive/save.ts");
   const images = positionals.map((ref) => {
     const image = findImage(ref);

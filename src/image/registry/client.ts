@@ -32,6 +32,9 @@ export class RegistryError extends TsboxError {
   }
 }
 
+/** The registry cannot be reached at all (no address, no TLS): not worth retrying. */
+class UnreachableError extends TsboxError {}
+
 /** Accept header for manifests: every kind tsbox reads. */
 export const MANIFEST_ACCEPT = [
   "application/vnd.oci.image.index.v1+json",
@@ -131,7 +134,7 @@ export class Registry {
         this.#scheme = "https";
       } catch (e) {
         if (!allowsPlainHttp(this.domain, this.#opts.tlsVerify ?? true)) {
-          throw new TsboxError(`reach registry ${this.domain} over https`, { cause: e });
+          throw new UnreachableError(`reach registry ${this.domain} over https`, { cause: e });
         }
         this.#scheme = "http";
       }
@@ -211,7 +214,7 @@ export class Registry {
           redirect: "follow",
         });
       } catch (e) {
-        if (attempt >= attempts) {
+        if (attempt >= attempts || e instanceof UnreachableError) {
           throw new TsboxError(`${o.method ?? "GET"} ${this.domain}${path}`, { cause: e });
         }
         await this.#backoff(path, attempt, undefined, e);
