@@ -2,13 +2,15 @@
 // manifest list picks the wanted platform, linux/amd64 by default), fetch
 // and verify the config, then take in the missing layers, three at a time
 // (as Docker), each streamed from the registry into the blob store and
-// unpacked at once (ingest.ts), its digest, size and diff id verified. The
+// unpacked at once (ingest.ts), its digest, size and diff id verified;
+// large layers are taken in by worker threads (ingest_worker.ts). The
 // image becomes visible (names, digests) only when every layer is stored.
 
 import { NotFoundError, TsboxError } from "../errors.ts";
 import { clearStaleTmp, hasBlob, putBlob, readBlob } from "./blobs.ts";
 import { chainIds, hex, sha256 } from "./digest.ts";
-import { ingestLayer } from "./ingest.ts";
+import { type Ingested, ingestLayer } from "./ingest.ts";
+import type { LayerJob, LayerMessage } from "./ingest_worker.ts";
 import { getLayer, type Layer } from "./layers.ts";
 import {
   checkDigest,
@@ -72,6 +74,48 @@ export interface PullResult {
 }
 
 const short = (digest: string) => hex(digest).slice(0, 12);
+
+/** Layers this large are unpacked by a worker thread when one is free. */
+const WORKER_MIN = 4 << 20;
+
+/** A count of worker threads in use (one less than the CPUs: the main thread works too). */
+class Slots {
+  #free: number;
+  constructor(n: number) {
+    this.#free = n;
+  }
+  take(): boolean {
+    if (this.#free <= 0) return false;
+    this.#free--;
+    return true;
+  }
+  give(): void {
+    this.#free++;
+  }
+}
+
+/** Runs one layer job in a worker thread (ingest_worker.ts). */
+function inWorker(
+  job: LayerJob,
+  onBytes: (n: number) => void,
+  onExtracting: () => void,
+): Promise<Ingested> {
+  const w = new Worker(new URL("./ingest_worker.ts", import.meta.url), { type: "module" });
+  return new Promise<Ingested>((resolve, reject) => {
+    w.onmessage = (ev: MessageEvent<LayerMessage>) => {
+      const m = ev.data;
+      if (m.kind === "bytes") onBytes(m.n);
+      else if (m.kind === "extracting") onExtracting();
+      else if (m.kind === "done") resolve(m.result);
+      else reject(new TsboxError(m.message));
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      reject(new TsboxError(`layer worker: ${e.message}`));
+    };
+    w.postMessage(job);
+  }).finally(() => w.terminate());
+}
 
 /** Turns registry errors into Docker's messages for a pull of `ref`. */
 function pullError(e: unknown, r: Reference): unknown {
@@ -223,6 +267,7 @@ export async function pullImage(ref: string, opts: PullOptions = {}): Promise<Pu
     let downloaded = false;
     const layers: { layer: Layer; blob: Descriptor }[] = new Array(manifest.layers.length);
     const todo: (() => Promise<void>)[] = [];
+    const workers = new Slots(Math.max(0, (navigator.hardwareConcurrency ?? 2) - 1));
     manifest.layers.forEach((d, i) => {
       const have = getLayer(chains[i]!);
       if (have) {
@@ -238,19 +283,34 @@ export async function pullImage(ref: string, opts: PullOptions = {}): Promise<Pu
         }
         const id = short(d.digest);
         let last = 0;
-        const got = await ingestLayer(reg.blob(r.path, d.digest, d.size), {
-          expect: { digest: d.digest, size: d.size },
+        const onBytes = (n: number) => {
+          if (n - last >= 256 * 1024 || n === d.size) {
+            last = n;
+            emit({ kind: "layer", id, status: "Downloading", current: n, total: d.size });
+          }
+        };
+        const onExtracting = () => emit({ kind: "layer", id, status: "Extracting" });
+        const job: LayerJob = {
+          domain: r.domain,
+          repo: r.path,
+          digest: d.digest,
+          size: d.size,
           compression: layerCompression(d.mediaType)!,
           parent: i === 0 ? null : chains[i - 1]!,
           diffId: diffIds[i]!,
-          onBytes: (n) => {
-            if (n - last >= 256 * 1024 || n === d.size) {
-              last = n;
-              emit({ kind: "layer", id, status: "Downloading", current: n, total: d.size });
-            }
-          },
-          onExtracting: () => emit({ kind: "layer", id, status: "Extracting" }),
-        });
+          ...(opts.tlsVerify !== undefined ? { tlsVerify: opts.tlsVerify } : {}),
+        };
+        // Large layers go to a worker thread (another core); small ones stay here.
+        const got = d.size >= WORKER_MIN && workers.take()
+          ? await inWorker(job, onBytes, onExtracting).finally(() => workers.give())
+          : await ingestLayer(reg.blob(r.path, d.digest, d.size), {
+            expect: { digest: d.digest, size: d.size },
+            compression: job.compression,
+            parent: job.parent,
+            diffId: job.diffId,
+            onBytes,
+            onExtracting,
+          });
         emit({ kind: "layer", id, status: "Pull complete" });
         layers[i] = { layer: got.layer, blob: d };
       });
