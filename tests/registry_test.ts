@@ -196,7 +196,11 @@ rootTest("pull errors are Docker's and leave nothing half-made", async (root) =>
     const manifest = JSON.parse(
       (await host("skopeo", ["inspect", "--raw", "--tls-verify=false", `docker://${ref}`])).stdout,
     );
-    const top = manifest.layers[manifest.layers.length - 1];
+    // The largest layer (over 4 MB: a worker thread takes it in).
+    const top = [...manifest.layers].sort((a: { size: number }, b: { size: number }) =>
+      b.size - a.size
+    )[0];
+    assert.ok(top.size > 4 << 20);
     const data = `${reg.dir}/data/docker/registry/v2/blobs/sha256/${top.digest.slice(7, 9)}/${
       top.digest.slice(7)
     }/data`;

@@ -29,6 +29,7 @@ ln -s ../etc/motd srv/link; ln -s /nowhere srv/dangling
 echo owned > srv/owned; chown 1000:2000 srv/owned; chmod 640 srv/owned
 touch -d '2001-02-03 04:05:06' srv/owned etc/motd
 echo spool > var/spool/x/f
+head -c 6000000 /dev/urandom > srv/random.bin
 `;
 const LAYER2 = `
 mkdir -p etc bin opt/data var/spool srv/data
