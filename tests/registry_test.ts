@@ -123,6 +123,26 @@ rootTest("pull zstd and uncompressed layers, an index by platform, 120 layers", 
       const ref = await pulled(root, `${reg.host}/${name}`);
       assert.deepEqual(treeDiff(await tsboxTree(root, ref), layered), [], name);
     }
+    // The image's StopSignal (SIGUSR1) is what `stop` sends first.
+    await tsbox([
+      "run",
+      "-d",
+      "--network",
+      "none",
+      "--name",
+      "stopper",
+      `${reg.host}/layered:1`,
+      "sh",
+      "-c",
+      "trap 'exit 7' USR1; while true; do sleep 0.1; done",
+    ], { root, expect: 0 });
+    await tsbox(["stop", "stopper"], { root, expect: 0 });
+    const code = await tsbox(["inspect", "-f", "{{.State.ExitCode}}", "stopper"], {
+      root,
+      expect: 0,
+    });
+    assert.equal(code.stdout.trim(), "7");
+    await tsbox(["rm", "stopper"], { root, expect: 0 });
     const multi = await tsbox(["pull", `${reg.host}/multi:1`], { root, expect: 0 });
     assert.match(multi.stdout, /Status: /);
     const ids = JSON.parse(

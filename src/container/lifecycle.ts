@@ -13,6 +13,7 @@ import {
   updateContainer,
 } from "../state/containers.ts";
 import { emitEvent, lastExitCode } from "../state/events.ts";
+import { getImage } from "../image/store.ts";
 import { superviseStart } from "./detach.ts";
 import { recordExit } from "./exit.ts";
 import { destroyContainer } from "./remove.ts";
@@ -55,9 +56,13 @@ async function thawIfPaused(rec: ContainerRecord): Promise<void> {
 export async function stopContainer(
   ref: string,
   timeoutSec = 10,
-  signal = SIGNALS["SIGTERM"]!,
+  stopSignal?: number,
 ): Promise<void> {
   const rec = reconcile(findContainer(ref));
+  // img: without --signal, the image's StopSignal, else SIGTERM (as Docker).
+  const fromImage = rec.imageId ? getImage(rec.imageId)?.config.StopSignal : undefined;
+  const signal = stopSignal ??
+    (fromImage ? parseSignal(fromImage) : undefined) ?? SIGNALS["SIGTERM"]!;
   updateContainer(rec.id, { stopRequested: true });
   if (!ACTIVE.includes(rec.status)) return;
   if (rec.status === "restarting") {
