@@ -8,7 +8,7 @@ import { TsboxError } from "../errors.ts";
 import { BlobWriter, type Expected } from "./blobs.ts";
 import { decompress, sniffCompression } from "./compress.ts";
 import { chainIds, sha256 } from "./digest.ts";
-import { commitLayer, type Layer, unpackLayer } from "./layers.ts";
+import { commitLayer, type Layer, removeQuietly, unpackLayer } from "./layers.ts";
 import { type Compression, MediaType } from "./oci.ts";
 
 /** Options of `ingestLayer`. */
@@ -113,7 +113,8 @@ export async function ingestLayer(
     return { layer, blob: { digest, size, mediaType: MEDIA[compression] } };
   } catch (e) {
     writer.abort();
-    if (unpackedTmp) Deno.removeSync(unpackedTmp, { recursive: true });
+    // Best effort: the original error is the one to report.
+    if (unpackedTmp) removeQuietly(unpackedTmp);
     throw e;
   }
 }

@@ -117,7 +117,7 @@ export async function unpackLayer(tar: ReadableStream<Uint8Array>): Promise<Unpa
     return { tmp, diffId: hash.digest(), size: r.bytes, entries: r.entries };
   } catch (e) {
     await d.cancel(e);
-    Deno.removeSync(tmp, { recursive: true });
+    removeQuietly(tmp);
     throw e;
   }
 }
@@ -133,7 +133,7 @@ export function commitLayer(u: Unpacked, chainId: string, parent: string | null)
   try {
     Deno.renameSync(u.tmp, dir);
   } catch (e) {
-    Deno.removeSync(u.tmp, { recursive: true });
+    removeQuietly(u.tmp);
     if (!(e instanceof Deno.errors.AlreadyExists) && !/ENOTEMPTY|not empty/i.test(String(e))) {
       throw new TsboxError(`store layer ${chainId}`, { cause: e });
     }
@@ -175,4 +175,11 @@ export function removeLayer(chainId: string): void {
 /** Every stored layer. */
 export function listLayers(): Layer[] {
   return state().all<LayerRow>("SELECT * FROM layers").map(toLayer);
+}
+
+/** Removes a temporary path, ignoring failures (a cleanup must not hide the error it follows). */
+export function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch { /* gone already, or the disk is failing: the caller reports the real error */ }
 }
