@@ -7,6 +7,7 @@
 import { TsboxError } from "../errors.ts";
 import { BlobWriter, type Expected } from "./blobs.ts";
 import { decompress, sniffCompression } from "./compress.ts";
+import { GcPacer } from "./gc_pacer.ts";
 import { chainIds, sha256 } from "./digest.ts";
 import { commitLayer, type Layer, removeQuietly, unpackLayer } from "./layers.ts";
 import { type Compression, MediaType } from "./oci.ts";
@@ -84,12 +85,15 @@ export async function ingestLayer(
     compression = c ?? "none";
   } else compression = opts.compression;
   const writer = await BlobWriter.create(opts.expect);
+  // Compressed bytes stand for up to a few times as many decompressed ones.
+  const pacer = new GcPacer(1 << 20);
   let unpackedTmp: string | undefined;
   try {
     const teed = stream.pipeThrough(
       new TransformStream<Uint8Array, Uint8Array>({
         transform(chunk, ctl) {
           writer.write(chunk);
+          pacer.add(chunk.length);
           opts.onBytes?.(writer.size);
           ctl.enqueue(chunk);
         },
