@@ -4,6 +4,8 @@ import { readMemory } from "../../ffi/mem.ts";
 import { Reg } from "../../ffi/program.ts";
 import { SYS } from "../../ffi/x86_64/syscalls.ts";
 import { lower } from "./lower.ts";
+import { childError } from "./executor.ts";
+import { formatError } from "../errors.ts";
 
 /** The syscall names of the ops, in order. */
 function names(ops: { nr: number }[]): string[] {
@@ -65,4 +67,14 @@ Deno.test("lower hide-exe unmaps the executable, then sets exe_fd with PR_SET_MM
   assert.equal(map.getBigUint64(88, true), 0n, "no auxv");
   assert.equal(map.getUint32(96, true), 0, "auxv_size");
   assert.equal(map.getUint32(100, true), 42, "exe_fd");
+});
+
+Deno.test("childError says a working directory outside the root is refused", () => {
+  const steps = [{ op: "chdir" as const, path: "/app" }];
+  const { labels } = lower(steps);
+  const e = childError(steps, labels, 4, -9 /* EBADF */);
+  assert.equal(
+    formatError(e),
+    "container init: working directory \"/app\" is outside the container's root: openat the working directory's absolute path: EBADF (Bad file descriptor)",
+  );
 });
