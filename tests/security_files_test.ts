@@ -13,7 +13,8 @@ import { cPrograms } from "./lib/cprog.ts";
 
 /** Paths under the roots whose modes are the container's, not tsbox's. */
 const CONTENT = [
-  /^images\/[0-9a-f]{64}\/rootfs(\/|$)/, // the image's tree
+  /^images\/[0-9a-f]{64}\/rootfs(\/|$)/, // the image's tree (a state root from before layers)
+  /^layers\/[0-9a-f]{64}\/diff(\/|$)/, // a layer's tree
   /^containers\/[0-9a-f]{64}\/(upper|work)\//, // the container's writable layer, overlayfs' work dir
 ];
 /** Files the container sees (bound over its /etc files), and its root: readable by its users. */
