@@ -121,8 +121,9 @@ export function spawnExec(
       });
     } catch (e) {
       // The container stopped while we joined it: say that, not the errno it caused.
-      // (ESRCH: its init is exiting, though /proc may still show it.)
-      if (!processAlive(rec) || causedBy(e, Errno.ESRCH)) {
+      // (ESRCH: its init is exiting, though /proc may still show it. EPIPE on
+      // the sync pipe: our child, already in its cgroup, was killed with it.)
+      if (!processAlive(rec) || causedBy(e, Errno.ESRCH) || causedBy(e, Errno.EPIPE)) {
         throw new TsboxError(`container ${rec.name} is not running`, { exitCode: 1 });
       }
       throw e;
