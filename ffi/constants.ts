@@ -83,6 +83,14 @@ export const RESOLVE = {
 /** sizeof(struct open_how) for openat2(2): u64 flags, u64 mode, u64 resolve. */
 export const OPEN_HOW_SIZE_VER0 = 24;
 
+/** memfd_create(2) flags. */
+export const MFD = { CLOEXEC: 1, ALLOW_SEALING: 2, NOEXEC_SEAL: 8, EXEC: 0x10 } as const;
+/** fcntl(2) F_ADD_SEALS and the seals (memfd_create(2)). */
+export const F_ADD_SEALS = 1033;
+export const F_SEAL = { SEAL: 1, SHRINK: 2, GROW: 4, WRITE: 8 } as const;
+/** sizeof(struct prctl_mm_map): 11 u64 fields, u64 auxv, u32 auxv_size, u32 exe_fd. */
+export const PRCTL_MM_MAP_SIZE = 104;
+
 /** File type bits of st_mode. */
 export const S_IFMT = 0o170000;
 export const S_IFCHR = 0o020000;
@@ -95,9 +103,14 @@ export const S_IFLNK = 0o120000;
 /** prctl(2) options. */
 export const PR = {
   SET_PDEATHSIG: 1,
+  GET_DUMPABLE: 3,
+  SET_DUMPABLE: 4,
   SET_KEEPCAPS: 8,
   SET_NAME: 15,
   CAPBSET_DROP: 24,
+  SET_MM: 35,
+  /** PR_SET_MM sub-option: struct prctl_mm_map (with exe_fd) at once. */
+  SET_MM_MAP: 14,
   SET_CHILD_SUBREAPER: 36,
   SET_NO_NEW_PRIVS: 38,
   CAP_AMBIENT: 47,

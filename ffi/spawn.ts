@@ -1,8 +1,16 @@
 // Process creation: clone3(2) (or clone(2) where clone3 is missing or filtered)
 // through tsbox_spawn, whose child runs a syscall program and nothing else.
 // See clone(2) for the flags and struct clone_args.
+//
+// Every child is made while this process is not dumpable (PR_SET_DUMPABLE 0
+// around the clone, then restored): the child inherits that until its execve,
+// so from its first instruction no other process without CAP_SYS_PTRACE over
+// the host's user namespace may ptrace it or open its /proc/PID/exe, fd/,
+// cwd, root or mem, even once it is inside a container's PID namespace (as
+// runc's nsexec does against CVE-2019-5736). See prctl(2), ptrace(2)
+// "Ptrace access mode checking".
 
-import { SIGCHLD } from "./constants.ts";
+import { PR, SIGCHLD } from "./constants.ts";
 import { machineCode } from "./libc.ts";
 import { addr } from "./mem.ts";
 import { SyscallError } from "./syscall.ts";
@@ -44,6 +52,22 @@ export interface Spawned {
  */
 export function spawn(req: SpawnRequest): Spawned {
   const m = machineCode();
+  const dumpable = Number(m.syscall(SYS.prctl, PR.GET_DUMPABLE, 0, 0, 0, 0));
+  if (dumpable !== 0) setDumpable(0);
+  try {
+    return clone(m, req);
+  } finally {
+    // 2 (suid_dumpable "root") cannot be set back through prctl: the process stays at 0.
+    if (dumpable === 1) setDumpable(1);
+  }
+}
+
+function setDumpable(v: number): void {
+  const r = Number(machineCode().syscall(SYS.prctl, PR.SET_DUMPABLE, v, 0, 0, 0));
+  if (r < 0) throw new SyscallError("prctl", -r, `PR_SET_DUMPABLE ${v}`);
+}
+
+function clone(m: ReturnType<typeof machineCode>, req: SpawnRequest): Spawned {
   const prog = addr(req.program);
   const pidfdBuf = new Int32Array(1).fill(-1);
   const launch = new BigUint64Array(10);

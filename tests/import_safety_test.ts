@@ -324,6 +324,37 @@ Deno.test({
 });
 
 Deno.test({
+  name: "extractTar resolves writes through a climbing symlink inside the root",
+  ...requires("root"),
+  fn: () =>
+    inTemp(async (root, outside) => {
+      // s -> ../outside climbs to the sentinel on the host, but "/outside" in the root.
+      const dangling = tarOf(
+        { name: "s", type: "2", link: "../outside" },
+        { name: "s/pwned", data: "x" },
+      );
+      await assert.rejects(
+        extractTar(streamOf(dangling), root),
+        /refusing tar entry "s\/pwned": parent "s" is a dangling symlink/,
+      );
+      // With /etc in the root, a/b -> ../../../etc is the root's /etc.
+      const inside = tarOf(
+        { name: "etc/", type: "5" },
+        { name: "a/b", type: "2", link: "../../../etc" },
+        { name: "a/b/passwd-pwned", data: "y" },
+        { name: "up", type: "2", link: "../../../../.." },
+        { name: "up/etc/shadow-pwned", data: "z" },
+      );
+      await extractTar(streamOf(inside), root);
+      assert.equal(await Deno.readTextFile(`${root}/etc/passwd-pwned`), "y");
+      assert.equal(await Deno.readTextFile(`${root}/etc/shadow-pwned`), "z");
+      assert.throws(() => Deno.lstatSync(`${outside}/pwned`));
+      assert.throws(() => Deno.lstatSync("/etc/passwd-pwned"));
+      assert.throws(() => Deno.lstatSync("/etc/shadow-pwned"));
+    }),
+});
+
+Deno.test({
   name: "extractTar resolves a hardlink target through symlinks inside the root only",
   ...requires("root"),
   fn: () =>

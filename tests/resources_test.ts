@@ -219,6 +219,17 @@ Deno.test("containerResources: moby's rules, --device, rules, runc's rules; priv
   assert.throws(() => containerResources(o, host), /duplicate device/);
 });
 
+Deno.test("containerResources: tsbox.json's pidsLimit applies when --pids-limit is absent", () => {
+  const o = defaultRunOptions();
+  assert.equal(containerResources(o, host).resources.pids, undefined, "off by default");
+  const withDefault: ResourceHost = { ...host, defaultPidsLimit: 2048 };
+  assert.deepEqual(containerResources(o, withDefault).resources.pids, { limit: 2048 });
+  o.resources = { ...o.resources, pidsLimit: 100 };
+  assert.deepEqual(containerResources(o, withDefault).resources.pids, { limit: 100 });
+  o.resources = { ...o.resources, pidsLimit: -1 };
+  assert.equal(containerResources(o, withDefault).resources.pids, undefined, "-1: unlimited");
+});
+
 Deno.test("devNumbers: dev_t encoding", () => {
   assert.deepEqual(devNumbers(0x0703), { major: 7, minor: 3 });
   assert.deepEqual(devNumbers(0x10300), { major: 259, minor: 0 }); // nvme: 259:0

@@ -122,6 +122,7 @@ export function pathExists(path: string): boolean {
 /** mkdir(2) with mode 0755; an existing directory is fine. Returns whether it was created. */
 export function mkdirOne(path: string): boolean {
   const r = sysRaw("mkdir", [path, 0o755]);
+  if (r === 0) sysRaw("chmod", [path, 0o755]); // whatever the umask (the supervisor's is 077)
   if (r === -Errno.EEXIST) return false;
   if (r < 0) throw new SyscallError("mkdir", -r, q(path));
   return true;

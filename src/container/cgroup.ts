@@ -21,6 +21,7 @@ import { pathExists } from "../cgroups/fs.ts";
 import { readHostInfo } from "../cgroups/host.ts";
 import { cgroupHost } from "../cgroups/open.ts";
 import { controllerList } from "../cgroups/v2/core.ts";
+import { loadConfig } from "../config.ts";
 import { TsboxError, UsageError } from "../errors.ts";
 import type { Tracer } from "../runtime/trace.ts";
 import type { Spec } from "../spec/types.ts";
@@ -76,6 +77,9 @@ export function resourceHost(): ResourceHost {
           controllerList(layout.v2Root, "cgroup.controllers").includes("memory");
     },
     statDevice: statHostDevice,
+    get defaultPidsLimit() {
+      return loadConfig().pidsLimit;
+    },
   };
 }
 

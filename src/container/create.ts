@@ -20,6 +20,7 @@ import { TsboxError, UsageError } from "../errors.ts";
 import { findImage, type Image, imageLowerDirs, readImageFile } from "../image/store.ts";
 import { containerDir } from "../paths.ts";
 import type { RootfsSource } from "../mount/rootfs.ts";
+import { readFileInRoot } from "../mount/securejoin.ts";
 import { remapMappings } from "../runtime/userns.ts";
 import type { ContainerConfig } from "../spec/config.ts";
 import type { ImageConfig } from "../spec/from_run.ts";
@@ -54,14 +55,6 @@ export interface Plan {
   image: string;
   imageId: string | null;
   config: ContainerConfig;
-}
-
-function readOr(path: string, fallback = ""): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return fallback;
-  }
 }
 
 function readTextFiles(paths: readonly string[]): string[] {
@@ -103,8 +96,11 @@ export async function planContainer(opts: RunOptions): Promise<Plan> {
     ...(rootfsDir !== undefined ? { rootfsDir } : {}),
     hostname,
     // The image's files are read through its layers, as overlay shows them.
-    passwd: image ? readImageFile(image, "/etc/passwd") ?? "" : readOr(`${imageRoot}/etc/passwd`),
-    group: image ? readImageFile(image, "/etc/group") ?? "" : readOr(`${imageRoot}/etc/group`),
+    passwd:
+      (image ? readImageFile(image, "/etc/passwd") : readFileInRoot(imageRoot, "/etc/passwd")) ??
+        "",
+    group: (image ? readImageFile(image, "/etc/group") : readFileInRoot(imageRoot, "/etc/group")) ??
+      "",
     etcFiles: {
       hostname: `${dir}/hostname`,
       hosts: `${dir}/hosts`,
@@ -160,11 +156,16 @@ export function createFromPlan(plan: Plan): Created {
   });
   try {
     addResource(id, "dir", dir);
+    // tsbox's own files are 0600 and directories 0700 (config.json holds the
+    // environment); what the container sees keeps the modes it needs (the
+    // /etc files bound into it, upper/ as its root), behind this 0700
+    // directory. Modes are set explicitly: the supervisor's umask is 077.
     Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    Deno.mkdirSync(`${dir}/rootfs`);
+    Deno.mkdirSync(`${dir}/rootfs`, { mode: 0o700 });
     const owner = remappedOwner(spec);
     const write = (name: string, text: string) => {
       Deno.writeTextFileSync(`${dir}/${name}`, text, { mode: 0o644 });
+      Deno.chmodSync(`${dir}/${name}`, 0o644);
       if (owner) Deno.chownSync(`${dir}/${name}`, owner.uid, owner.gid);
     };
     write("hostname", `${spec.hostname || id.slice(0, 12)}\n`);
@@ -173,13 +174,14 @@ export function createFromPlan(plan: Plan): Created {
       "resolv.conf",
       containerResolvConf(hostResolvConf(), config.network.mode.kind === "host"),
     );
-    Deno.writeTextFileSync(`${dir}/config.json`, JSON.stringify(spec, null, 2));
+    Deno.writeTextFileSync(`${dir}/config.json`, JSON.stringify(spec, null, 2), { mode: 0o600 });
     if (config.rootfs.kind === "image") {
       Deno.mkdirSync(`${dir}/upper`, { mode: 0o755 });
+      Deno.chmodSync(`${dir}/upper`, 0o755); // the container's "/"
       Deno.mkdirSync(`${dir}/work`, { mode: 0o700 });
       if (owner) Deno.chownSync(`${dir}/upper`, owner.uid, owner.gid);
     }
-    if (owner) Deno.mkdirSync(`${dir}/idmap`);
+    if (owner) Deno.mkdirSync(`${dir}/idmap`, { mode: 0o700 });
   } catch (e) {
     try {
       Deno.removeSync(dir, { recursive: true });

@@ -2,12 +2,10 @@
 // cgroups, capabilities, root filesystem and (unless overridden) its user,
 // environment and working directory. The exit code is the command's.
 
-import { readFileText } from "../../ffi/file.ts";
-import { O } from "../../ffi/constants.ts";
 import { SyscallError, sysRaw } from "../../ffi/syscall.ts";
 import { Errno } from "../../ffi/errno.ts";
 import { TsboxError } from "../errors.ts";
-import { openInRoot } from "../mount/securejoin.ts";
+import { readFileInRoot } from "../mount/securejoin.ts";
 import { relayConsole, windowSize } from "../runtime/console.ts";
 import { execProcess } from "../runtime/exec.ts";
 import type { Started, Stdio } from "../runtime/executor.ts";
@@ -58,20 +56,7 @@ function namespacesOf(pid: number): NamespaceKind["oci"][] {
 }
 
 function readInContainer(pid: number, path: string): string {
-  const root = sysRaw("open", [`/proc/${pid}/root`, O.PATH | O.DIRECTORY | O.CLOEXEC]);
-  if (root < 0) return "";
-  try {
-    const fd = openInRoot(root, path, O.RDONLY);
-    try {
-      return readFileText(`/proc/self/fd/${fd}`);
-    } finally {
-      sysRaw("close", [fd]);
-    }
-  } catch {
-    return "";
-  } finally {
-    sysRaw("close", [root]);
-  }
+  return readFileInRoot(`/proc/${pid}/root`, path) ?? "";
 }
 
 /**
@@ -136,8 +121,9 @@ export function spawnExec(
       });
     } catch (e) {
       // The container stopped while we joined it: say that, not the errno it caused.
-      // (ESRCH: its init is exiting, though /proc may still show it.)
-      if (!processAlive(rec) || causedBy(e, Errno.ESRCH)) {
+      // (ESRCH: its init is exiting, though /proc may still show it. EPIPE on
+      // the sync pipe: our child, already in its cgroup, was killed with it.)
+      if (!processAlive(rec) || causedBy(e, Errno.ESRCH) || causedBy(e, Errno.EPIPE)) {
         throw new TsboxError(`container ${rec.name} is not running`, { exitCode: 1 });
       }
       throw e;

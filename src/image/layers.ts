@@ -110,7 +110,8 @@ export async function unpackLayer(tar: ReadableStream<Uint8Array>): Promise<Unpa
   const d = detachable(tar.pipeThrough(hash.stream()));
   const tmp = tmpPath("layer");
   try {
-    Deno.mkdirSync(`${tmp}/diff`, { recursive: true, mode: 0o755 });
+    Deno.mkdirSync(tmp, { recursive: true, mode: 0o700 }); // layers/<chain id>: tsbox's
+    Deno.mkdirSync(`${tmp}/diff`, { mode: 0o755 }); // the layer's tree
     Deno.chmodSync(`${tmp}/diff`, 0o755);
     const r = await extractTar(d.stream, `${tmp}/diff`, { layer: true });
     await d.drain();

@@ -31,7 +31,7 @@ export async function migrateLegacyImages(): Promise<void> {
     if (!getLayer(diffId)) {
       // commitLayer renames <tmp> to layers/<hex>: give it the rootfs as <tmp>/diff.
       const tmp = `${imageDir(r.id)}/layer`;
-      Deno.mkdirSync(tmp, { recursive: true });
+      Deno.mkdirSync(tmp, { recursive: true, mode: 0o700 });
       Deno.renameSync(rootfs, `${tmp}/diff`);
       commitLayer({ tmp, diffId, size: bytes, entries: 0 }, diffId, null);
     }

@@ -195,6 +195,8 @@ export function readImageFile(img: Image, path: string): string | undefined {
         break; // not in this layer: look below
       }
       if (st.isCharDevice && st.rdev === 0) return undefined; // whiteout
+      // A symlink is the image's, to be resolved in the container's root: never followed on the host.
+      if (st.isSymlink) return undefined;
       if (i < parts.length) continue;
       if (!st.isFile) return undefined;
       try {

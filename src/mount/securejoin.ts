@@ -3,7 +3,7 @@
 // /host-etc, or ../../..) can never lead a mount or a write outside the root
 // (CVE-2021-30465, CVE-2019-19921). Callers mount onto "/proc/self/fd/N".
 
-import { AT_SYMLINK_NOFOLLOW, O, RESOLVE, S_IFDIR, S_IFMT } from "../../ffi/constants.ts";
+import { AT_SYMLINK_NOFOLLOW, O, RESOLVE, S_IFDIR, S_IFMT, S_IFREG } from "../../ffi/constants.ts";
 import { Errno } from "../../ffi/errno.ts";
 import { sys, SyscallError, sysRaw } from "../../ffi/syscall.ts";
 
@@ -80,8 +80,10 @@ export function mkdirInRoot(rootFd: number, path: string, owner?: Owner): number
       const name = parts[i]!;
       const r = sysRaw("mkdirat", [parent, name, 0o755]);
       if (r < 0 && r !== -Errno.EEXIST) throw new SyscallError("mkdirat", -r, JSON.stringify(name));
-      if (owner && r === 0) {
-        sys("fchownat", [parent, name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW]);
+      if (r === 0) {
+        // Whatever the umask (the supervisor's is 077): this is the container's tree.
+        sys("fchmodat", [parent, name, 0o755, 0]);
+        if (owner) sys("fchownat", [parent, name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW]);
       }
       fd = openInRootRaw(rootFd, parts.slice(0, i + 1).join("/"), O.PATH | O.DIRECTORY);
       if (fd < 0) {
@@ -142,11 +144,37 @@ export function touchInRoot(rootFd: number, path: string, owner?: Owner): number
     } else {
       sys("close", [r]);
     }
+    sys("fchmodat", [dir, name, 0o644, 0]); // whatever the umask
     if (owner) sys("fchownat", [dir, name, owner.uid, owner.gid, AT_SYMLINK_NOFOLLOW]);
   } finally {
     sys("close", [dir]);
   }
   return openInRoot(rootFd, path, O.PATH);
+}
+
+/**
+ * The text of the regular file `path` inside the root directory `root`
+ * (resolved in it: an image's /etc/passwd -> ../../../etc/shadow stays in
+ * the image; `root` may be /proc/PID/root), or undefined when it is missing
+ * or not a regular file.
+ *
+ * @example readFileInRoot(image.rootfs, "/etc/passwd")
+ */
+export function readFileInRoot(root: string, path: string): string | undefined {
+  const rootFd = sysRaw("open", [root, O.PATH | O.DIRECTORY | O.CLOEXEC]);
+  if (rootFd < 0) return undefined;
+  // O_PATH first: a FIFO or a device node is never opened.
+  const fd = openInRootRaw(rootFd, path, O.PATH);
+  sys("close", [rootFd]);
+  if (fd < 0) return undefined;
+  try {
+    if (fileType(fd) !== S_IFREG) return undefined;
+    return Deno.readTextFileSync(fdPath(fd));
+  } catch {
+    return undefined;
+  } finally {
+    sys("close", [fd]);
+  }
 }
 
 /** "/proc/self/fd/N": a path that names exactly the file behind fd N. */

@@ -10,6 +10,7 @@
 //   attach (the child waits in its new network namespace, before execve)
 //     net: veth vethXXXXXXX <-> eth0    one RTM_NEWLINK, peer created inside /proc/PID/ns/net
 //     net: eth0 ADDRESS/N via GATEWAY   RTM_NEWADDR + RTM_NEWROUTE in the child's namespace
+//     net: route_localnet on BR         only for a port the host reaches on 127.0.0.1
 //     net: N published-port rules       one nftables batch (only with -p/-P)
 //     net: peers' /etc/hosts            user networks only
 //
@@ -41,7 +42,9 @@ import { addPortRules, resolvePorts } from "./portmap.ts";
 import type { PortBinding } from "./ports.ts";
 import { containerNetnsPath } from "./request.ts";
 import { checkNotReserved, NETWORK_KIND, portKey, reservedHostPorts } from "./reservations.ts";
-import { resourceKey, undoNetworkResource } from "./teardown.ts";
+import { needsRouteLocalnet, resourceKey, undoNetworkResource } from "./teardown.ts";
+import { setRouteLocalnet } from "./bridge.ts";
+import { withNetworkLock } from "./lock.ts";
 import { hostNetfilter, hostRoute } from "./sockets.ts";
 import { configureContainerSide, plugVeth, vethName } from "./veth.ts";
 
@@ -137,12 +140,24 @@ function prepareBridge(
   const veth = vethName(id);
   addResource(id, NETWORK_KIND, resourceKey.veth(veth), {});
   if (bindings.length) addResource(id, NETWORK_KIND, resourceKey.nft(id), {});
+  const localnet = bindings.some((b) => needsRouteLocalnet(b.hostIp));
+  if (localnet) {
+    addResource(id, NETWORK_KIND, resourceKey.localnet(net.name), { bridge: net.bridge });
+  }
   const prepared = trace.enabled ? ms(t0) : "";
   return {
     attach: (child, tr) => {
       const t1 = tr.enabled ? monotonicNs() : 0n;
       tr.sync();
-      wire(child.pid, { id, net, address, veth, bridgeIndex: bridge.index, bindings }, tr);
+      wire(child.pid, {
+        id,
+        net,
+        address,
+        veth,
+        bridgeIndex: bridge.index,
+        bindings,
+        localnet,
+      }, tr);
       if (tr.enabled) {
         tr.line("parent", `net: setup total ${prepared} ms before clone + ${ms(t1)} ms attach`);
       }
@@ -157,6 +172,8 @@ interface Wiring {
   veth: string;
   bridgeIndex: number;
   bindings: PortBinding[];
+  /** A binding the host reaches on 127.0.0.1: the bridge needs route_localnet. */
+  localnet: boolean;
 }
 
 function wire(pid: number, w: Wiring, trace: Tracer): void {
@@ -187,6 +204,12 @@ function wire(pid: number, w: Wiring, trace: Tracer): void {
     throw new TsboxError(`connect the container to network ${w.net.name}`, { cause: e });
   } finally {
     sysRaw("close", [nsFd]);
+  }
+  if (w.localnet) {
+    trace.run(
+      `net: route_localnet on ${w.net.bridge}`,
+      () => withNetworkLock(() => setRouteLocalnet(w.net.bridge, true)),
+    );
   }
   if (w.bindings.length) {
     trace.run(`net: ${w.bindings.length} published-port rule(s)`, () => {

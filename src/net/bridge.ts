@@ -4,12 +4,20 @@
 // netlink library. See ip-link(8) "type bridge", ip-sysctl.rst
 // (ip_forward, route_localnet).
 //
+// route_localnet stays 0 on a new bridge: it lets packets to and from
+// 127.0.0.0/8 be routed through the bridge, which only a port the host
+// reaches on 127.0.0.1 needs (nat.ts), so it is turned on while a container
+// of the network publishes one (attach.ts) and off after the last one. The
+// input chain of nat.ts keeps the host's loopback services out of reach
+// meanwhile (CVE-2020-8558).
+//
 // A bridge without an explicit MAC takes the lowest MAC of its ports, so it
 // would change as containers come and go and leave stale gateway entries in
 // their ARP caches; it gets 02:42 + the gateway address instead, as Docker's
 // containers get 02:42 + theirs.
 
 import { Errno } from "../../ffi/errno.ts";
+import { SyscallError } from "../../ffi/syscall.ts";
 import { TsboxError } from "../errors.ts";
 import { macForAddress } from "./addr.ts";
 import {
@@ -46,8 +54,8 @@ export function enableForwarding(): void {
 
 /**
  * Creates (or completes, after an interrupted setup) the bridge: link with
- * its MAC, gateway address, route_localnet, then up. Up is last, so a bridge
- * that is up is complete. Returns the link. Needs CAP_NET_ADMIN.
+ * its MAC, gateway address, then up. Up is last, so a bridge that is up is
+ * complete. Returns the link. Needs CAP_NET_ADMIN.
  */
 export function setupBridge(sock: NetlinkSocket, spec: BridgeSpec): Link {
   try {
@@ -63,13 +71,27 @@ export function setupBridge(sock: NetlinkSocket, spec: BridgeSpec): Link {
     } catch (e) {
       if (!(e instanceof NetlinkError && e.errno === Errno.EEXIST)) throw e;
     }
-    writeSysctl(`net/ipv4/conf/${spec.name}/route_localnet`, "1");
     setLinkUp(sock, spec.name);
     link = getLink(sock, spec.name);
     if (!link) throw new TsboxError(`bridge ${spec.name} vanished while it was set up`);
     return link;
   } catch (e) {
     throw new TsboxError(`set up bridge ${spec.name}`, { cause: e });
+  }
+}
+
+/**
+ * Turns net.ipv4.conf.BRIDGE.route_localnet on or off (for ports published
+ * on 127.0.0.1 and 0.0.0.0, see the header). A missing bridge is fine when
+ * turning it off. Needs CAP_NET_ADMIN.
+ */
+export function setRouteLocalnet(bridge: string, on: boolean): void {
+  const name = `net/ipv4/conf/${bridge}/route_localnet`;
+  try {
+    if (readSysctl(name) !== (on ? "1" : "0")) writeSysctl(name, on ? "1" : "0");
+  } catch (e) {
+    if (!on && e instanceof SyscallError && e.errno === Errno.ENOENT) return;
+    throw new TsboxError(`set route_localnet of ${bridge} to ${on ? 1 : 0}`, { cause: e });
   }
 }
 

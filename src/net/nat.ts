@@ -20,6 +20,9 @@
 //   chain forward     { type filter hook forward priority filter;
 //                       ct state established,related accept; ct status dnat accept
 //                       per network:  iifname BR oifname "tsbox*" oifname != BR drop  (isolation) }
+//   chain input       { type filter hook input priority filter;
+//                       iifname "tsbox*" ip daddr 127.0.0.0/8 ct status ! dnat drop }
+//                                                   (the host's loopback services, CVE-2020-8558)
 //
 // Rules carry comments: "tsbox" (shared), "tsbox-net:NAME" (a network),
 // "tsbox:ID" (a container, portmap.ts). Removal deletes exactly the rules
@@ -28,8 +31,16 @@
 // Ports published on 127.0.0.1 reach a container through the output chain's
 // DNAT: the packet keeps source 127.0.0.1 and leaves through the bridge,
 // which the kernel allows only with net.ipv4.conf.BR.route_localnet=1
-// (bridge.ts sets it), and the masquerade above gives it the bridge's
-// address so the container can answer (what Docker does without its proxy).
+// (bridge.ts sets it while a container of the network publishes a port the
+// host reaches on 127.0.0.1), and the masquerade above gives it the
+// bridge's address so the container can answer (what Docker does without
+// its proxy). route_localnet also lets a container reach the host's
+// 127.0.0.1 itself: a frame to the gateway's MAC with destination
+// 127.0.0.1 (a container with CAP_NET_RAW can send one) would be delivered
+// to services bound to the host's loopback. The input chain drops such
+// packets unless they belong to a connection DNATed for a published port
+// (the replies of a host's connection to a 127.0.0.1-published port are),
+// which is Kubernetes' fix for CVE-2020-8558.
 
 import { Errno } from "../../ffi/errno.ts";
 import { TsboxError } from "../errors.ts";
@@ -51,6 +62,8 @@ export const TABLE = { family: "ip", name: "tsbox" } as const;
 export const PORTS_CHAIN = "ports";
 /** Every tsbox bridge's name starts with this (tsbox0, tsbox-1a2b3c4d). */
 export const BRIDGE_PREFIX = "tsbox";
+/** The filter chain on the input hook: what containers may deliver to the host itself. */
+export const INPUT_CHAIN = "input";
 
 const SHARED = "tsbox";
 
@@ -98,7 +111,33 @@ export function baseBatch(): NftBatch {
   }
   b.addRule(rule("forward", [...m.ctState("established", "related"), ...m.accept()], SHARED));
   b.addRule(rule("forward", [...m.ctStatus("dnat"), ...m.accept()], SHARED));
+  addLoopbackGuard(b);
   return b;
+}
+
+/**
+ * The input chain and its rule: packets from a tsbox bridge to 127.0.0.0/8
+ * are dropped unless DNATed for a published port (see the header).
+ */
+function addLoopbackGuard(b: NftBatch): NftBatch {
+  const t = { family: TABLE.family, table: TABLE.name };
+  b.addChain({
+    ...t,
+    name: INPUT_CHAIN,
+    base: { type: "filter", hook: "input", priority: "filter" },
+  });
+  b.addRule(loopbackGuardRule());
+  return b;
+}
+
+/** `iifname "tsbox*" ip daddr 127.0.0.0/8 ct status ! dnat drop` in the input chain (pure, for tests). */
+export function loopbackGuardRule(): RuleSpec {
+  return rule(INPUT_CHAIN, [
+    ...m.iifname(`${BRIDGE_PREFIX}*`),
+    ...m.ipDaddr("127.0.0.0/8"),
+    ...m.ctStatusNot("dnat"),
+    ...m.drop(),
+  ], SHARED);
 }
 
 /** The rules of one network in tsbox's table (pure, for tests). */
@@ -161,13 +200,31 @@ export function forwardDropChains(sock: NetlinkSocket): NftChain[] {
   );
 }
 
-/** Creates the table, chains and shared rules unless the table exists. */
+/**
+ * Creates the table, chains and shared rules unless the table exists; a
+ * table made by an older tsbox gets the input chain it lacks.
+ */
 export function ensureTable(sock: NetlinkSocket): void {
   try {
     baseBatch().commit(sock);
   } catch (e) {
-    if (e instanceof NetlinkError && e.errno === Errno.EEXIST) return;
-    throw new TsboxError(`create nftables table ${TABLE.family} ${TABLE.name}`, { cause: e });
+    if (!(e instanceof NetlinkError && e.errno === Errno.EEXIST)) {
+      throw new TsboxError(`create nftables table ${TABLE.family} ${TABLE.name}`, { cause: e });
+    }
+    if (
+      listChainInfo(sock, TABLE.family).some((c) =>
+        c.table === TABLE.name && c.name === INPUT_CHAIN
+      )
+    ) {
+      return;
+    }
+    try {
+      addLoopbackGuard(new NftBatch()).commit(sock);
+    } catch (e2) {
+      throw new TsboxError(`add chain ${INPUT_CHAIN} to nftables table ${TABLE.name}`, {
+        cause: e2,
+      });
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import {
   baseBatch,
   BRIDGE_PREFIX,
   foreignForwardRules,
+  loopbackGuardRule,
   networkComment,
   networkRules,
   PORTS_CHAIN,
@@ -18,17 +19,38 @@ import { containerComment, portRules } from "./portmap.ts";
 
 const net = { name: "front", subnet: "172.18.0.0/16", bridge: "tsbox-1a2b3c4d" };
 
-Deno.test("baseBatch: table (exclusive), 5 chains, jumps to ports from prerouting and output", () => {
+Deno.test("baseBatch: table (exclusive), 6 chains, jumps to ports from prerouting and output", () => {
   const reqs = baseBatch().requests.map((r) => r.describe);
   assert.equal(reqs[0], `NFT_MSG_NEWTABLE ip "tsbox"`);
   const chains = reqs.filter((d) => d.startsWith("NFT_MSG_NEWCHAIN")).map((d) =>
     d.split(" ").at(-1)
   );
-  assert.deepEqual(chains, [`"ports"`, `"prerouting"`, `"output"`, `"postrouting"`, `"forward"`]);
+  assert.deepEqual(chains, [
+    `"ports"`,
+    `"prerouting"`,
+    `"output"`,
+    `"postrouting"`,
+    `"forward"`,
+    `"input"`,
+  ]);
   const rules = reqs.filter((d) => d.startsWith("NFT_MSG_NEWRULE"));
-  assert.equal(rules.length, 4);
+  assert.equal(rules.length, 5);
   assert.ok(rules.every((d) => d.endsWith(`comment "tsbox"`)));
   assert.ok(baseBatch().requests[0]!.flags! & 0x200, "NLM_F_EXCL: an existing table is left alone");
+});
+
+Deno.test("baseBatch: the input chain drops what a bridge sends to 127/8 unless DNATed", () => {
+  const reqs = baseBatch().requests.map((r) => r.describe);
+  assert.match(reqs.at(-1)!, /^NFT_MSG_NEWRULE ip "tsbox" "input"/);
+  assert.ok(reqs.some((d) => /^NFT_MSG_NEWCHAIN .*"input"$/.test(d)));
+  const guard = loopbackGuardRule();
+  assert.deepEqual([guard.chain, guard.comment], ["input", "tsbox"]);
+  assert.deepEqual(guard.exprs, [
+    ...m.iifname("tsbox*"),
+    ...m.ipDaddr("127.0.0.0/8"),
+    ...m.ctStatusNot("dnat"),
+    ...m.drop(),
+  ]);
 });
 
 Deno.test("networkRules: masquerade out, hairpin and loopback masquerade, isolation drop", () => {

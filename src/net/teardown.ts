@@ -9,12 +9,18 @@
 //   port:PROTO:HOSTIP:HOSTPORT   nothing in the kernel (a reservation in state only)
 //   veth:NAME                    RTM_DELLINK NAME (ENODEV: gone with the namespace)
 //   nft:CONTAINER_ID             delete the rules commented "tsbox:ID" in chain ports
+//   localnet:NET                 route_localnet of NET's bridge back to 0, unless another
+//                                container holds localnet:NET (under the network lock)
 //
 // Kernel objects are removed in the namespace tsbox runs in (the one the
 // container was started from).
 
 import type { Resource } from "../state/containers.ts";
 import { state } from "../state/db.ts";
+import { setRouteLocalnet } from "./bridge.ts";
+import { withNetworkLock } from "./lock.ts";
+import { ANY_IP } from "./ports.ts";
+import { NETWORK_KIND } from "./reservations.ts";
 import { refreshHosts } from "./hosts.ts";
 import { releaseLease } from "./ipam.ts";
 import { deleteConntrackOf } from "./netlink/conntrack.ts";
@@ -28,7 +34,23 @@ export const resourceKey = {
   lease: (network: string, address: string) => `lease:${network}:${address}`,
   veth: (name: string) => `veth:${name}`,
   nft: (containerId: string) => `nft:${containerId}`,
+  localnet: (network: string) => `localnet:${network}`,
 };
+
+/** Whether a port published on `hostIp` is reached from the host on 127.0.0.1 (0.0.0.0 or 127/8). */
+export function needsRouteLocalnet(hostIp: string): boolean {
+  return hostIp === ANY_IP || hostIp.startsWith("127.");
+}
+
+/** Whether a container other than `containerId` holds resource `key` (kind "network"). */
+function heldByAnother(containerId: string, key: string): boolean {
+  return state().all(
+    "SELECT 1 FROM resources WHERE kind = ? AND key = ? AND container_id != ? LIMIT 1",
+    NETWORK_KIND,
+    key,
+    containerId,
+  ).length > 0;
+}
 
 /** Undoes one "network" resource of container `containerId`. */
 export function undoNetworkResource(containerId: string, r: Resource): void {
@@ -54,6 +76,14 @@ export function undoNetworkResource(containerId: string, r: Resource): void {
     }
     case "nft": {
       removePortRules(hostNetfilter(), rest);
+      return;
+    }
+    case "localnet": {
+      const bridge = String(r.data.bridge ?? getNetwork(rest)?.bridge ?? "");
+      if (!bridge) return;
+      withNetworkLock(() => {
+        if (!heldByAnother(containerId, r.key)) setRouteLocalnet(bridge, false);
+      });
       return;
     }
     default:

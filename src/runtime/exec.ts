@@ -6,6 +6,15 @@
 // changes the namespace of later children, pid_namespaces(7)), then undone.
 // It starts in the container's cgroup2 group (clone3 CLONE_INTO_CGROUP) and
 // moves itself into its v1 groups, before it joins anything.
+//
+// The child is not dumpable from its clone on and lets go of this executable
+// right after the sync (self_exe.ts), so the container's processes, which
+// see it in their PID namespace, can neither open its /proc/PID/exe nor
+// reach the runtime through its own execve (CVE-2019-5736). It closes every
+// fd of ours but its stdio, the error pipe, the init's pidfd, the console
+// socket and the preserved fds before it joins, and all but the error pipe
+// and the preserved fds before its chdir (CVE-2024-21626: the cgroup
+// directory fd used by clone3 was one).
 
 import { O } from "../../ffi/constants.ts";
 import { decodeRecords, encodeProgram, ERROR_RECORD_SIZE } from "../../ffi/program.ts";
@@ -17,6 +26,8 @@ import { lastCap } from "./capabilities.ts";
 import { receiveFd } from "./console.ts";
 import { childError, type Started, type Stdio } from "./executor.ts";
 import { processSteps } from "./init_plan.ts";
+import { exeImage, sealedExePlaceholder } from "./self_exe.ts";
+import { checkWorkdir } from "./workdir.ts";
 import { lower } from "./lower.ts";
 import { cloneFlag, type NamespaceKind } from "./namespaces.ts";
 import { killAndReap } from "./process.ts";
@@ -54,6 +65,7 @@ function pipe(): [number, number] {
 /** Starts the process; returns once it has called execve. Requires root. */
 export function execProcess(req: ExecRequest): Started {
   const proc = req.process;
+  checkWorkdir(proc.cwd || "/");
   const owned = new Set<number>();
   const own = (...fds: number[]) => fds.forEach((fd) => owned.add(fd));
   const closeNow = (fd: number) => {
@@ -88,8 +100,15 @@ export function execProcess(req: ExecRequest): Started {
     }
     const envPath = (proc.env ?? []).find((e) => e.startsWith("PATH="))?.slice(5) ?? "";
     const join = req.namespaces.filter((n) => n !== "pid");
+    const exeFd = sealedExePlaceholder();
+    own(exeFd);
+    const consoleFds = proc.terminal ? [sock?.[1] ?? req.consoleSocket!, slot!] : [];
+    const preserved = Array.from({ length: req.preserveFds ?? 0 }, (_, i) => 3 + i);
     const steps: Step[] = [
       { op: "wait-parent", fd: syncR, writeEnd: syncW },
+      { op: "hide-exe", exeFd, ...exeImage() },
+      ...dups.map((d) => ({ op: "dup2" as const, ...d })),
+      { op: "close-fds", keep: [errW, req.pidfd, ...consoleFds, ...preserved] },
       ...req.cgroupTasks.map((path) => ({ op: "write-file" as const, path, data: "0" })),
       ...(join.length
         ? [{ op: "join" as const, pidfd: req.pidfd, namespaces: join, pid: req.pid }]
@@ -105,7 +124,8 @@ export function execProcess(req: ExecRequest): Started {
             },
           }
           : {}),
-        stdio: dups,
+        stdio: [],
+        keepFds: [errW],
         lastCap: lastCap(),
         searchPath: envPath.split(":").filter(Boolean),
         ...(req.seccomp ? { seccomp: req.seccomp } : {}),
@@ -134,6 +154,7 @@ export function execProcess(req: ExecRequest): Started {
     } finally {
       if (ownPid !== undefined) sys("setns", [ownPid, cloneFlag("pid")], "our own pid namespace");
     }
+    closeNow(exeFd);
     closeNow(syncR);
     closeNow(errW);
     if (sock) closeNow(sock[1]);

@@ -15,6 +15,13 @@
 //   read(err) == EOF  ◀─── execve closes the err pipe ─── execve
 //
 // Trace records (one per op) come on a third pipe when --trace is on.
+//
+// What the child holds: every fd of this process at clone (close-on-exec or
+// not) until its first close-fds step, which keeps only its stdio, the error
+// and trace pipes, the console socket (and what OCI asks for: the exec fifo,
+// preserved fds); the pipes and socket go too before its chdir
+// (init_plan.ts). It is not dumpable, and lets go of this executable right
+// after the sync (self_exe.ts).
 
 import { AF_UNIX, O, SOCK_CLOEXEC, SOCK_STREAM } from "../../ffi/constants.ts";
 import { errnoName } from "../../ffi/errno.ts";
@@ -42,6 +49,8 @@ import { killAndReap } from "./process.ts";
 import { formatStep, type Step } from "./steps.ts";
 import { NO_TRACE, type Tracer } from "./trace.ts";
 import { hostId, userNamespaceFd, writeIdMaps } from "./userns.ts";
+import { exeImage, sealedExePlaceholder } from "./self_exe.ts";
+import { checkWorkdir } from "./workdir.ts";
 
 /** What to start. */
 export interface StartRequest {
@@ -184,6 +193,11 @@ export function childError(
       exitCode: ExitCode.CANNOT_EXECUTE,
     });
   }
+  if (label.message) {
+    return new TsboxError(`container init: ${label.message}`, {
+      ...(errno ? { cause: new SyscallError(label.syscall, errno, label.detail) } : {}),
+    });
+  }
   if (errno === 0) {
     return new TsboxError(
       `container init: ${formatStep(step)}: ${label.syscall} returned ${result}`,
@@ -202,6 +216,7 @@ export async function startContainer(req: StartRequest): Promise<Started> {
   const trace = req.trace ?? NO_TRACE;
   const spec = req.spec;
   const proc = spec.process!;
+  checkWorkdir(proc.cwd || "/");
   const nsList = spec.linux?.namespaces ?? [];
   const created = new Set<NamespaceKind["oci"]>(nsList.filter((n) => !n.path).map((n) => n.type));
   const unshareAfterSync: NamespaceKind["oci"][] = created.has("cgroup") ? ["cgroup"] : [];
@@ -283,6 +298,8 @@ export async function startContainer(req: StartRequest): Promise<Started> {
       mountIdmaps.set(i, fd);
     }
     const envPath = (proc.env ?? []).find((e) => e.startsWith("PATH="))?.slice(5);
+    const exeFd = sealedExePlaceholder();
+    fds.push(exeFd);
     const steps = initSteps(spec, {
       syncFd: syncR,
       syncWriteFd: syncW,
@@ -313,6 +330,8 @@ export async function startContainer(req: StartRequest): Promise<Started> {
       ...(req.execFifoFd !== undefined ? { execFifoFd: req.execFifoFd } : {}),
       ...(req.startHooks ? { startHooks: true } : {}),
       ...(created.has("time") ? { timeOffsets: spec.linux?.timeOffsets ?? {} } : {}),
+      keepFds: [errW, ...(traceW >= 0 ? [traceW] : [])],
+      exe: { ...exeImage(), fd: exeFd },
     });
 
     let labels: OpLabel[] = [];
@@ -360,6 +379,7 @@ export async function startContainer(req: StartRequest): Promise<Started> {
       staging.leave();
     }
     closeAll([
+      exeFd,
       syncR,
       errW,
       traceW,

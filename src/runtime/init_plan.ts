@@ -2,6 +2,9 @@
 // clone and execve. The order follows the kernel's rules:
 //  - wait for the parent first: it writes uid_map/gid_map, places the child
 //    in its cgroup and configures its network meanwhile;
+//  - let go of the runtime's executable (self_exe.ts), then make the
+//    container's stdio fds 0-2 and close every other fd of the parent before
+//    anything of the container's is resolved (CVE-2024-21626);
 //  - the cgroup namespace is unshared after the cgroup placement, so the
 //    container's cgroup is its root (cgroup_namespaces(7));
 //  - proc, sysfs, devpts, mqueue and cgroup2 are mounted by the child because
@@ -20,6 +23,7 @@ import type { NamespaceKind } from "./namespaces.ts";
 import { rlimitNumber, type Step } from "./steps.ts";
 import { seccompFilter, seccompFlags } from "../seccomp/bpf.ts";
 import { UsageError } from "../errors.ts";
+import type { ExeImage } from "./self_exe.ts";
 
 /** Facts the plan needs beyond the spec. */
 export interface InitContext {
@@ -71,6 +75,23 @@ export interface InitContext {
   execPath?: string;
   /** Enter a new time namespace with these offsets (linux.timeOffsets). */
   timeOffsets?: Record<string, { secs?: number; nanosecs?: number }>;
+  /** Fds the child needs until execve (the close-on-exec error and trace pipes). */
+  keepFds?: number[];
+  /** The runtime's executable to let go of, and the sealed memfd to name instead. */
+  exe?: ExeImage & { fd: number };
+}
+
+/**
+ * Fds 3.. that stay open through close-fds: the preserved ones, `keepFds`,
+ * the error pipe for notify records, the exec fifo, and `more`.
+ */
+function kept(
+  ctx: Pick<InitContext, "keepFds" | "preserveFds" | "execFifoFd" | "notifyFd">,
+  ...more: number[]
+): number[] {
+  const preserved = Array.from({ length: ctx.preserveFds ?? 0 }, (_, i) => 3 + i);
+  const fds = [ctx.notifyFd, ctx.execFifoFd].filter((fd): fd is number => fd !== undefined);
+  return [...preserved, ...(ctx.keepFds ?? []), ...fds, ...more];
 }
 
 /** Points the child reports on the error pipe (notify records), and the parent acts on. */
@@ -101,6 +122,9 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
   const proc = spec.process;
   if (!proc) throw new Error("spec has no process");
   const steps: Step[] = [{ op: "wait-parent", fd: ctx.syncFd, writeEnd: ctx.syncWriteFd }];
+  if (ctx.exe) {
+    steps.push({ op: "hide-exe", exeFd: ctx.exe.fd, unmap: ctx.exe.unmap, mm: ctx.exe.mm });
+  }
   // Before anything else runs: the container's first instruction already counts against its limits.
   for (const t of ctx.cgroupTasks ?? []) steps.push({ op: "write-file", path: t, data: "0" });
   for (const j of ctx.join) {
@@ -116,6 +140,11 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
     if (text) steps.push({ op: "write-file", path: "/proc/self/timens_offsets", data: text });
     steps.push({ op: "setns-path", path: "/proc/self/ns/time_for_children", namespace: "time" });
   }
+  // From here on the child holds its stdio, the pipes to the parent and the console socket only.
+  for (const d of ctx.stdio) steps.push({ op: "dup2", from: d.from, to: d.to });
+  const consoleFds = ctx.console ? [ctx.console.socketFd, ctx.console.slotFd] : [];
+  const syncFd = ctx.pauseBeforePivot ? [ctx.syncFd] : [];
+  steps.push({ op: "close-fds", keep: kept(ctx, ...consoleFds, ...syncFd) });
   const hasUts = ctx.created.has("uts") || ctx.join.some((j) => j.namespace === "uts");
   if (spec.hostname && hasUts) steps.push({ op: "sethostname", name: spec.hostname });
   if (spec.domainname && hasUts) steps.push({ op: "setdomainname", name: spec.domainname });
@@ -247,6 +276,7 @@ export function initSteps(spec: Spec, ctx: InitContext): Step[] {
   steps.push(
     ...processSteps(proc, {
       ...ctx,
+      stdio: [],
       ...(filter ? { seccomp: filter } : {}),
       ...(flags ? { seccompFlags: flags } : {}),
     }),
@@ -330,6 +360,7 @@ export type ProcessContext =
     | "execFifoFd"
     | "startHooks"
     | "execPath"
+    | "keepFds"
   >
   & {
     /** Installed while the process still holds CAP_SYS_ADMIN, before its user and capabilities change. */ seccomp?:
@@ -340,8 +371,10 @@ export type ProcessContext =
 
 /**
  * The steps that turn a process inside the container's root and namespaces
- * into the spec's process: rlimits, capabilities, user, working directory,
- * stdio, and execve. Shared by a container's init and by `exec`.
+ * into the spec's process: rlimits, capabilities, user, stdio, working
+ * directory, and execve. Every fd but the stdio, `keepFds`, the exec fifo
+ * and the preserved ones is closed before the chdir. Shared by a
+ * container's init and by `exec`.
  */
 export function processSteps(proc: Process, ctx: ProcessContext): Step[] {
   const steps: Step[] = [];
@@ -390,12 +423,13 @@ export function processSteps(proc: Process, ctx: ProcessContext): Step[] {
   const ambient = (caps.ambient ?? []).map(capNumber).filter((c): c is number => c !== undefined);
   if (ambient.length) steps.push({ op: "raise-ambient", caps: ambient });
 
-  steps.push({ op: "chdir", path: proc.cwd || "/" });
   if (ctx.console) {
     steps.push({ op: "console", ...ctx.console });
   } else {
     for (const d of ctx.stdio) steps.push({ op: "dup2", from: d.from, to: d.to });
   }
+  steps.push({ op: "close-fds", keep: kept(ctx) });
+  steps.push({ op: "chdir", path: proc.cwd || "/" });
   const keepFrom = 3 + (ctx.preserveFds ?? 0);
   if (ctx.execFifoFd !== undefined) {
     // The process waits for `start` for as long as the caller likes: it holds

@@ -45,6 +45,8 @@ function sample() {
       ? "dir"
       : undefined),
     searchPath: ["/usr/bin", "/bin"],
+    keepFds: [13],
+    exe: { fd: 15, unmap: [{ start: 0x10000n, length: 0x2000n }], mm: Array(11).fill(0x20000n) },
   });
 }
 
@@ -75,6 +77,49 @@ Deno.test("initSteps orders the kernel's rules: wait first, pivot before caps, e
   assert.ok(ops.indexOf("setresuid") < ops.indexOf("capset"));
   assert.equal(ops.at(-2), "reset-signals");
   assert.equal(ops.at(-1), "exec");
+});
+
+Deno.test("initSteps leaves the child only its stdio and pipes before it resolves anything", () => {
+  const steps = sample();
+  const ops = steps.map((s) => s.op);
+  assert.equal(ops[1], "hide-exe", "the executable goes right after the sync");
+  const firstClose = ops.indexOf("close-fds");
+  assert.ok(firstClose < ops.indexOf("mount"), "closed before the first mount in the rootfs");
+  assert.ok(ops.indexOf("dup2") < firstClose, "stdio is in place before the close");
+  assert.deepEqual(steps[firstClose], { op: "close-fds", keep: [13] });
+  const lastClose = ops.lastIndexOf("close-fds");
+  assert.equal(ops[lastClose + 1], "chdir", "closed again right before the chdir");
+  assert.deepEqual(steps[lastClose], { op: "close-fds", keep: [13] });
+});
+
+Deno.test("initSteps keeps the console socket until the console step, and preserved fds", () => {
+  const spec = {
+    ociVersion: "1.0.2",
+    process: { args: ["sh"], cwd: "/", user: { uid: 0, gid: 0 } },
+  };
+  const steps = initSteps(spec, {
+    syncFd: 10,
+    syncWriteFd: 11,
+    rootfs: "/r",
+    created: new Set(["mount"]),
+    unshareAfterSync: [],
+    join: [],
+    console: { socketFd: 20, slotFd: 21, rows: 24, cols: 80 },
+    stdio: [],
+    mountCgroup2: false,
+    lastCap: 40,
+    maskedKind: () => undefined,
+    searchPath: [],
+    preserveFds: 2,
+    keepFds: [13],
+  });
+  const closes = steps.filter((s) => s.op === "close-fds");
+  assert.deepEqual(closes, [
+    { op: "close-fds", keep: [3, 4, 13, 20, 21] },
+    { op: "close-fds", keep: [3, 4, 13] },
+  ]);
+  const ops = steps.map((s) => s.op);
+  assert.ok(ops.indexOf("console") < ops.lastIndexOf("close-fds"));
 });
 
 Deno.test("lower labels every op with its step", () => {
@@ -175,6 +220,13 @@ Deno.test("initSteps for OCI create: the init holds only the fifo while it waits
     "createContainer hooks before pivot_root",
   );
   const lowered = lower(steps);
-  const ranges = lowered.labels.filter((l) => l.syscall === "close_range").map((l) => l.detail);
+  const closeFrom = steps.findIndex((s) => s.op === "close-from");
+  const ranges = lowered.labels.filter((l) => l.step === closeFrom).map((l) => l.detail);
   assert.deepEqual(ranges, ["5..12", "14..15", "17.."]);
+  // Before anything of the container's is resolved, and before the chdir: only what it needs.
+  const closes = steps.filter((s) => s.op === "close-fds");
+  assert.deepEqual(closes, [
+    { op: "close-fds", keep: [3, 4, 13, 16, 14, 15, 10] },
+    { op: "close-fds", keep: [3, 4, 13, 16] },
+  ]);
 });

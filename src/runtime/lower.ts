@@ -13,7 +13,10 @@ import {
   MNT_DETACH,
   mountFlagNames,
   O,
+  OPEN_HOW_SIZE_VER0,
   PR,
+  PRCTL_MM_MAP_SIZE,
+  RESOLVE,
   SCM_RIGHTS,
   SIGKILL,
   SIGRTMAX,
@@ -39,6 +42,8 @@ export interface OpLabel {
   syscall: SyscallName;
   /** What the op acted on, for messages. */
   detail: string;
+  /** The whole message when this op fails (a check rather than an action). */
+  message?: string;
 }
 
 /** A program ready to encode, with a label per op. */
@@ -66,14 +71,23 @@ export function lower(steps: readonly Step[]): Lowered {
     name: SyscallName,
     detail: string,
     args: ProgArg[],
-    opts: OpOptions = {},
+    opts: OpOptions & { message?: string } = {},
   ) => {
     b.syscall(name, args, opts);
-    labels.push({ step: stepIdx, syscall: name, detail });
+    labels.push({
+      step: stepIdx,
+      syscall: name,
+      detail,
+      ...(opts.message ? { message: opts.message } : {}),
+    });
   };
   steps.forEach((s, i) => {
-    const call = (name: SyscallName, detail: string, args: ProgArg[], opts: OpOptions = {}) =>
-      sc(i, name, detail, args, opts);
+    const call = (
+      name: SyscallName,
+      detail: string,
+      args: ProgArg[],
+      opts: OpOptions & { message?: string } = {},
+    ) => sc(i, name, detail, args, opts);
     switch (s.op) {
       case "wait-parent":
         call("close", `sync pipe write end ${s.writeEnd}`, [s.writeEnd]);
@@ -181,9 +195,67 @@ export function lower(steps: readonly Step[]): Lowered {
         call("umount2", "the old root", [".", MNT_DETACH]);
         call("chdir", `"/"`, ["/"]);
         break;
-      case "chdir":
-        call("chdir", q(s.path), [s.path]);
+      case "chdir": {
+        const dir = tmp();
+        const how = new BigUint64Array([
+          BigInt(O.PATH | O.DIRECTORY | O.CLOEXEC),
+          0n,
+          BigInt(RESOLVE.NO_MAGICLINKS),
+        ]);
+        call("openat2", `${q(s.path)} (working directory, no magic links)`, [
+          AT_FDCWD,
+          s.path,
+          new Uint8Array(how.buffer),
+          OPEN_HOW_SIZE_VER0,
+        ], { dst: dir });
+        call("fchdir", q(s.path), [dir]);
+        call("close", q(s.path), [dir]);
+        // getcwd(2) answers "(unreachable)/..." for a directory that is not
+        // below the root. Opened with dirfd -1, an absolute answer resolves
+        // from the root and a relative one fails with EBADF.
+        const cwd = b.arena.alloc(4096).addr;
+        call("getcwd", "the working directory", [cwd, 4096]);
+        call("openat", "the working directory's absolute path", [
+          -1,
+          cwd,
+          O.PATH | O.DIRECTORY | O.CLOEXEC,
+        ], {
+          dst: dir,
+          message: `working directory ${q(s.path)} is outside the container's root`,
+        });
+        call("close", "the working directory's absolute path", [dir]);
         break;
+      }
+      case "close-fds": {
+        const keep = [...new Set(s.keep.filter((fd) => fd >= 3))].sort((a, b) => a - b);
+        let from = 3;
+        for (const k of keep) {
+          if (k > from) call("close_range", `fds ${from}..${k - 1}`, [from, k - 1, 0]);
+          from = k + 1;
+        }
+        call("close_range", `fds ${from}..`, [from, 0xffffffff, 0]);
+        break;
+      }
+      case "hide-exe": {
+        for (const m of s.unmap) {
+          call("munmap", `0x${m.start.toString(16)} (the runtime's executable)`, [
+            m.start,
+            m.length,
+          ]);
+        }
+        // struct prctl_mm_map: 11 u64 addresses, u64 auxv, u32 auxv_size, u32 exe_fd.
+        const map = new DataView(new ArrayBuffer(PRCTL_MM_MAP_SIZE));
+        s.mm.forEach((v, j) => map.setBigUint64(8 * j, v, true));
+        map.setUint32(100, s.exeFd, true);
+        call("prctl", `PR_SET_MM_MAP exe_fd ${s.exeFd}`, [
+          PR.SET_MM,
+          PR.SET_MM_MAP,
+          new Uint8Array(map.buffer),
+          PRCTL_MM_MAP_SIZE,
+          0,
+        ]);
+        break;
+      }
       case "link-up": {
         const sock = tmp();
         const ifr = new Uint8Array(40);

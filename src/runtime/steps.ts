@@ -64,7 +64,29 @@ export type Step =
   | { op: "write-file"; path: string; data: string }
   /** pivot_root into `root`, then detach the old root. */
   | { op: "pivot-root"; root: string }
+  /**
+   * Change to the working directory: resolved with magic links refused
+   * (openat2 RESOLVE_NO_MAGICLINKS, so no /proc/PID/fd/N or /proc/PID/cwd
+   * can lead outside the root), then checked with getcwd(2): a directory not
+   * below the root reads "(unreachable)/..." and is refused (CVE-2024-21626).
+   */
   | { op: "chdir"; path: string }
+  /**
+   * Close every fd from 3 up except `keep` (close_range over the gaps): the
+   * parent's fds, close-on-exec or not, are gone before anything of the
+   * container's is resolved (CVE-2024-21626).
+   */
+  | { op: "close-fds"; keep: number[] }
+  /**
+   * Make /proc/PID/exe of this process name `exeFd` (an empty, sealed memfd)
+   * instead of the runtime's own executable: unmap every mapping of the
+   * executable, then prctl(PR_SET_MM, PR_SET_MM_MAP) with exe_fd and the
+   * memory layout `mm` (the 11 fields of struct prctl_mm_map before auxv).
+   * Neither a process of the container (through /proc/PID/exe) nor this
+   * process's own execve (a `#!/proc/self/exe` script) can then reach the
+   * runtime's binary (CVE-2019-5736).
+   */
+  | { op: "hide-exe"; exeFd: number; unmap: { start: bigint; length: bigint }[]; mm: bigint[] }
   /** Bring a network interface up (lo of a new network namespace). */
   | { op: "link-up"; name: string }
   | { op: "rlimit"; resource: number; name: string; soft: bigint; hard: bigint }
@@ -181,7 +203,11 @@ export function formatStep(s: Step): string {
     case "pivot-root":
       return `pivot_root into ${q(s.root)} and detach the old root`;
     case "chdir":
-      return `chdir ${q(s.path)}`;
+      return `chdir ${q(s.path)} (no magic links) and check it is below the root`;
+    case "close-fds":
+      return `close fds >= 3${s.keep.length ? ` except ${s.keep.join(",")}` : ""}`;
+    case "hide-exe":
+      return `unmap the runtime's executable (${s.unmap.length} mappings), /proc/self/exe -> fd ${s.exeFd}`;
     case "link-up":
       return `bring up ${s.name}`;
     case "rlimit":

@@ -5,6 +5,7 @@
 // from the container's directory, rlimits.
 
 import { UsageError } from "../errors.ts";
+import { checkWorkdir } from "../runtime/workdir.ts";
 import type { RunOptions } from "./run_options.ts";
 import { containerResources, plainResourceHost, type ResourceHost } from "./resources.ts";
 import { CAPABILITIES, capNumber, lastCap, normalizeCap } from "../runtime/capabilities.ts";
@@ -318,11 +319,7 @@ export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
   );
   if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${user.home || "/"}`);
   const cwd = opts.workdir ?? (img.WorkingDir || "/");
-  if (!cwd.startsWith("/")) {
-    throw new UsageError(
-      `the working directory ${JSON.stringify(cwd)} is invalid: it needs to be an absolute path`,
-    );
-  }
+  checkWorkdir(cwd);
 
   const caps = capabilitySet(opts.capAdd, opts.capDrop, opts.privileged, ctx.boundingSet);
   const { noNewPrivileges: nnp, seccomp } = securityOptions(opts);

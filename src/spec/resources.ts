@@ -39,6 +39,8 @@ export interface ResourceHost {
   swapLimit: boolean;
   /** The device node at `path` (symlinks followed); throws UsageError when it is none. */
   statDevice(path: string): HostDevice;
+  /** --pids-limit when the flag is absent: tsbox.json's pidsLimit (src/config.ts); none by default. */
+  defaultPidsLimit?: number | undefined;
 }
 
 /** What the flags of one container amount to. */
@@ -284,7 +286,11 @@ export function resourcesFromFlags(f: ResourceFlags, host: ResourceHost): Resour
  * runc's rules; allow-all with --privileged).
  */
 export function containerResources(opts: RunOptions, host: ResourceHost): ContainerResources {
-  const resources = resourcesFromFlags(opts.resources, host);
+  const pidsLimit = opts.resources.pidsLimit ?? host.defaultPidsLimit;
+  const resources = resourcesFromFlags(
+    { ...opts.resources, ...(pidsLimit !== undefined ? { pidsLimit } : {}) },
+    host,
+  );
   const devices = opts.devices.map((d) => parseDevice(d, host));
   const rules = opts.deviceCgroupRules.map(parseDeviceCgroupRule);
   const seen = new Set<string>();

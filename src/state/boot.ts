@@ -46,5 +46,5 @@ export function checkBoot(st: State): void {
     }
   });
   Deno.mkdirSync(runRoot(), { recursive: true, mode: 0o700 });
-  Deno.writeTextFileSync(marker, `${boot}\n`);
+  Deno.writeTextFileSync(marker, `${boot}\n`, { mode: 0o600 });
 }

@@ -118,6 +118,7 @@ export class State {
   #depth = 0;
 
   constructor(path: string) {
+    makePrivate(path);
     this.db = new DatabaseSync(path);
     this.db.exec(
       "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
@@ -192,6 +193,23 @@ export class State {
 
   close(): void {
     this.db.close();
+  }
+}
+
+/**
+ * Creates the database file 0600 if it is missing, and brings it, its -wal
+ * and its -shm back to 0600 (a state root made by an older tsbox). SQLite
+ * gives the -wal and -shm files it creates the database file's mode, so
+ * environment values in container specs never land in a readable file.
+ */
+function makePrivate(path: string): void {
+  try {
+    Deno.writeFileSync(path, new Uint8Array(0), { append: true, mode: 0o600 });
+  } catch { /* SQLite reports what is wrong with the path */ }
+  for (const p of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((Deno.statSync(p).mode ?? 0) & 0o077) Deno.chmodSync(p, 0o600);
+    } catch { /* not there */ }
   }
 }
 

@@ -67,6 +67,8 @@ export async function launchSupervisor(): Promise<void> {
       { op: "dup2", from: log, to: 2 },
       { op: "chdir", path: "/" },
       { op: "cloexec-from", from: 3 },
+      // Whatever it creates without an explicit mode is private (logs, sockets, state files).
+      { op: "umask", mask: 0o077 },
       { op: "reset-signals" },
       { op: "exec", candidates: [argv[0]!], argv, env },
     ];

@@ -72,7 +72,7 @@ export class LogWriter {
   constructor(id: string) {
     this.#fd = sys(
       "open",
-      [logPath(id), O.WRONLY | O.APPEND | O.CREAT | O.CLOEXEC, 0o640],
+      [logPath(id), O.WRONLY | O.APPEND | O.CREAT | O.CLOEXEC, 0o600],
       JSON.stringify(logPath(id)),
     );
   }

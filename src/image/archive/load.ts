@@ -38,7 +38,7 @@ async function unpackFiles(file: string, dir: string): Promise<void> {
       throw new TsboxError(`archive entry ${JSON.stringify(e.path)} leaves the archive`);
     }
     const target = `${dir}/${parts.join("/")}`;
-    Deno.mkdirSync(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+    Deno.mkdirSync(target.slice(0, target.lastIndexOf("/")), { recursive: true, mode: 0o700 });
     const out = Deno.openSync(target, { write: true, createNew: true, mode: 0o600 });
     try {
       for await (const c of e.body) {

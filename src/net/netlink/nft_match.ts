@@ -173,6 +173,22 @@ export function ctStatus(...bits: (keyof typeof CT_STATUS_BIT)[]): Expr[] {
 }
 
 /**
+ * `ct status ! dnat` (nft's words for `ct status & dnat == 0`): none of the
+ * bits is set; with "dnat", a packet whose destination was not translated.
+ * Not nft's `ct status != dnat`, which compares the whole status with the
+ * bit and is true for almost every connection.
+ * @example ctStatusNot("dnat")
+ */
+export function ctStatusNot(...bits: (keyof typeof CT_STATUS_BIT)[]): Expr[] {
+  const mask = bits.reduce((m, s) => m | CT_STATUS_BIT[s], 0);
+  return [
+    { kind: "ct", key: CT_KEY.status, dreg: R1 },
+    { kind: "bitwise", sreg: R1, dreg: R1, mask: u32(mask), xor: new Uint8Array(4) },
+    cmp("==", new Uint8Array(4)),
+  ];
+}
+
+/**
  * `fib daddr type local`: the destination is an address of this namespace
  * (Docker's DNAT condition for published ports).
  */

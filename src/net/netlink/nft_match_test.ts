@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import {
   ctState,
   ctStatus,
+  ctStatusNot,
   dnat,
   fibDaddrTypeLocal,
   iifname,
@@ -96,6 +97,18 @@ Deno.test("ct status dnat: ct load status, bitwise with IPS_DST_NAT (0x20), cmp 
     { kind: "ct", key: 2, dreg: 1 },
     { kind: "bitwise", sreg: 1, dreg: 1, mask: b(0x20, 0, 0, 0), xor: b(0, 0, 0, 0) },
     { kind: "cmp", sreg: 1, op: "!=", data: b(0, 0, 0, 0) },
+  ]);
+});
+
+Deno.test("ct status ! dnat: the same bitwise, cmp eq 0 (not nft's `!= dnat`)", () => {
+  // nft add rule ... ct status & dnat == 0  (listed back as `ct status ! dnat`)
+  // [ ct load status => reg 1 ]
+  // [ bitwise reg 1 = ( reg 1 & 0x00000020 ) ^ 0x00000000 ]
+  // [ cmp eq reg 1 0x00000000 ]
+  assert.deepEqual(ctStatusNot("dnat"), [
+    { kind: "ct", key: 2, dreg: 1 },
+    { kind: "bitwise", sreg: 1, dreg: 1, mask: b(0x20, 0, 0, 0), xor: b(0, 0, 0, 0) },
+    { kind: "cmp", sreg: 1, op: "==", data: b(0, 0, 0, 0) },
   ]);
 });
 
