@@ -56,10 +56,14 @@ async function ensure(pkg: string, bin: string): Promise<void> {
 const tsboxCmd = (root: string, ...a: string[]) =>
   timeCmd(Deno.execPath(), ["run", "--quiet", ...TSBOX_PERMS, main, ...a], { TSBOX_ROOT: root });
 
+/** The busybox image's root filesystem: its one layer's directory (GraphDriver.Data.LowerDir). */
 async function imageRootfs(root: string): Promise<string> {
-  return JSON.parse(
+  const doc = JSON.parse(
     (await tsbox(["inspect", "--type", "image", "busybox"], { root, expect: 0 })).stdout,
-  )[0].RootFS.Path;
+  )[0];
+  const lower = String(doc.GraphDriver?.Data?.LowerDir ?? "").split(":");
+  if (lower.length !== 1 || !lower[0]) throw new Error("the busybox image should have one layer");
+  return await Deno.realPath(lower[0]); // l/<id> is a short link to the layer's diff/
 }
 
 async function runcBundle(rootfs: string, argv: string[]): Promise<string> {
