@@ -134,7 +134,7 @@ rootTest("logs -f follows the log across rotations", async (root) => {
   }
 });
 
-rootTest("--log-driver none keeps no log; the host's tsbox.json sets the default", async (root) => {
+rootTest("--log-driver none keeps no log, and logs says so", async (root) => {
   await runD(root, "--name", "quiet", "--log-driver", "none", "busybox", "echo", "hi");
   await tsbox(["wait", "quiet"], { root, expect: 0 });
   const r = await tsbox(["logs", "quiet"], { root });
@@ -146,33 +146,41 @@ rootTest("--log-driver none keeps no log; the host's tsbox.json sets the default
     [],
   );
   assert.equal(await fmt(root, "quiet", "{{.HostConfig.LogConfig.Type}}"), "none");
-  // Defaults from the configuration file.
-  const config = `${root}/tsbox.json`;
-  await Deno.writeTextFile(
-    config,
-    JSON.stringify({ logDriver: "local", logOpts: { "max-size": "3k", "max-file": "2" } }),
-  );
-  const env = { TSBOX_CONFIG: config };
-  const cid = (await tsbox(["run", "-d", "--network", "none", "busybox", "true"], {
-    root,
-    env,
-    expect: 0,
-  })).stdout.trim();
-  const d = await inspect(root, cid);
-  assert.deepEqual(d.HostConfig.LogConfig, {
-    Type: "local",
-    Config: { "max-size": "3072", "max-file": "2" },
-  });
-  // Flags win over the file.
-  const c2 = (await tsbox(
-    ["create", "--network", "none", "--log-opt", "max-size=5k", "busybox", "true"],
-    { root, env, expect: 0 },
-  )).stdout.trim();
-  assert.equal(
-    JSON.stringify((await inspect(root, c2)).HostConfig.LogConfig),
-    JSON.stringify({ Type: "local", Config: { "max-size": "5120", "max-file": "2" } }),
-  );
 });
+
+rootTest(
+  "the host's tsbox.json sets the default log driver and options; flags win",
+  async (root) => {
+    // Like Docker's daemon.json, it is read by the process that creates the
+    // container (the supervisor, started here with it), and by the CLI to check.
+    const config = `${root}/tsbox.json`;
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({ logDriver: "local", logOpts: { "max-size": "3k", "max-file": "2" } }),
+    );
+    const env = { TSBOX_CONFIG: config };
+    const cid = (await tsbox(["run", "-d", "--network", "none", "busybox", "sleep", "30"], {
+      root,
+      env,
+      expect: 0,
+    })).stdout.trim();
+    const d = await inspect(root, cid);
+    assert.deepEqual(d.HostConfig.LogConfig, {
+      Type: "local",
+      Config: { "max-size": "3072", "max-file": "2" },
+    });
+    // Flags win over the file.
+    const c2 = (await tsbox(
+      ["create", "--network", "none", "--log-opt", "max-size=5k", "busybox", "true"],
+      { root, env, expect: 0 },
+    )).stdout.trim();
+    assert.equal(
+      JSON.stringify((await inspect(root, c2)).HostConfig.LogConfig),
+      JSON.stringify({ Type: "local", Config: { "max-size": "5120", "max-file": "2" } }),
+    );
+    await tsbox(["rm", "-f", cid], { root, expect: 0 });
+  },
+);
 
 rootTest("bad log options exit 125 with one line and create nothing", async (root) => {
   const cases: [string[], RegExp][] = [

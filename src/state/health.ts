@@ -62,9 +62,10 @@ function entries(dir: string): number {
 }
 
 /**
- * Refuses to open a database that is missing or empty while the state root
- * holds containers or images (it was deleted or truncated: opening it would
- * make an empty state and orphan them). Throws TsboxError; changes nothing.
+ * Refuses to open a database that is missing while the state root holds
+ * containers, or empty while it holds containers or images (it was deleted
+ * or truncated: opening it would make an empty state and orphan them).
+ * Throws TsboxError; changes nothing.
  */
 export function checkBeforeOpen(root: string, path: string): void {
   let size: number | undefined;
@@ -79,7 +80,9 @@ export function checkBeforeOpen(root: string, path: string): void {
     return;
   }
   const containers = entries(`${root}/containers`);
-  const images = entries(`${root}/images`) + entries(`${root}/layers`);
+  // A missing database is judged by containers only: an image's layers are
+  // written before its first record (the first `import` or `pull` of a root).
+  const images = size === undefined ? 0 : entries(`${root}/images`) + entries(`${root}/layers`);
   if (containers + images === 0) return;
   throw new TsboxError(
     `the state database ${JSON.stringify(path)} is ${
@@ -95,6 +98,13 @@ export function checkBeforeOpen(root: string, path: string): void {
  * that touches one). See https://www.sqlite.org/fileformat.html section 1.3.
  */
 export function headerProblem(path: string, size: number): string | undefined {
+  // While a write-ahead log exists, a connection is open and a checkpoint may
+  // be writing the header before the pages it counts: only a closed database
+  // is judged by its header (SQLite checks the rest as it reads).
+  try {
+    Deno.statSync(`${path}-wal`);
+    return undefined;
+  } catch { /* no log: the file is all there is */ }
   const h = new Uint8Array(100);
   let f: Deno.FsFile;
   try {
