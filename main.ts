@@ -3,6 +3,7 @@
 // 126 cannot execute, 127 not found, else the container's own); it is the
 // only place that calls Deno.exit.
 
+import { inBackground, settleBackground, supervisorWanted } from "./src/background.ts";
 import { exitCodeOf, formatError } from "./src/errors.ts";
 
 type Verb = { main: (args: string[]) => Promise<number> };
@@ -124,7 +125,10 @@ const VERBS: Record<string, { summary: string; load: () => Promise<Verb> }> = {
   pause: lifecycleVerb("pause", "Pause all processes within one or more containers"),
   unpause: lifecycleVerb("unpause", "Unpause all processes within one or more containers"),
   rename: lifecycleVerb("rename", "Rename a container"),
-  system: { summary: "Manage tsbox (df, prune)", load: () => import("./src/cli/docker/system.ts") },
+  system: {
+    summary: "Manage tsbox (df, prune, check, repair)",
+    load: () => import("./src/cli/docker/system.ts"),
+  },
   ui: {
     summary: "Serve a local web dashboard (containers, network, cgroups)",
     load: () => import("./src/cli/docker/ui.ts"),
@@ -171,7 +175,14 @@ async function main(argv: string[]): Promise<number> {
     console.error(`tsbox: '${verb}' is not a tsbox command.\nSee 'tsbox --help'`);
     return 125;
   }
-  return await (await entry.load()).main(rest);
+  try {
+    return await (await entry.load()).main(rest);
+  } finally {
+    // Restarts are due (after a reboot, or a supervisor's death): the supervisor does them.
+    if (verb !== "supervise" && supervisorWanted()) {
+      inBackground(import("./src/supervisor/client.ts").then((m) => m.ensureSupervisor()));
+    }
+  }
 }
 
 if (import.meta.main) {
@@ -183,5 +194,6 @@ if (import.meta.main) {
     code = exitCodeOf(e);
     if (Deno.env.get("TSBOX_DEBUG") && e instanceof Error) console.error(e.stack);
   }
+  await settleBackground();
   Deno.exit(code);
 }

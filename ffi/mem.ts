@@ -46,32 +46,48 @@ const CHUNK = 64 * 1024;
 
 /**
  * Bump allocator over chunks that never move: every allocation has a stable
- * address for as long as the arena is referenced.
+ * address for as long as the arena is referenced. Small allocations share
+ * 64 KiB chunks; one larger than a chunk gets a buffer of its own, and the
+ * current chunk stays the current one (a later allocation never lands in a
+ * large buffer).
  *
  * @example
  * const a = new Arena();
  * const path = a.cstr("/proc"); // bigint address of "/proc\0"
  */
 export class Arena {
-  #chunks: Uint8Array<ArrayBuffer>[] = [];
-  #used = CHUNK;
+  /** Every buffer handed out from, kept alive (and so at the same address) with the arena. */
+  #buffers: Uint8Array<ArrayBuffer>[] = [];
+  /** The chunk small allocations come from, and how much of it is used. */
+  #chunk: Uint8Array<ArrayBuffer> | undefined;
+  #used = 0;
 
   /** Reserves `size` zeroed bytes aligned to `align`; returns their address and a view. */
   alloc(size: number, align = 8): { addr: bigint; bytes: Uint8Array<ArrayBuffer> } {
-    if (size > CHUNK) {
-      const big = new Uint8Array(size);
-      this.#chunks.push(big);
-      return { addr: addr(big), bytes: big };
+    if (size + align > CHUNK) {
+      // Its own buffer; a fresh ArrayBuffer is at least 8-byte aligned, more is padded.
+      const big = new Uint8Array(size + align);
+      this.#buffers.push(big);
+      const base = addr(big);
+      const pad = Number((BigInt(align) - (base % BigInt(align))) % BigInt(align));
+      return { addr: base + BigInt(pad), bytes: big.subarray(pad, pad + size) };
     }
-    let off = Math.ceil(this.#used / align) * align;
-    if (off + size > CHUNK) {
-      this.#chunks.push(new Uint8Array(CHUNK));
-      off = 0;
+    let chunk = this.#chunk;
+    let off = 0;
+    if (chunk) {
+      // Align the address, not only the offset (a chunk's start need not be 16-aligned).
+      const at = addr(chunk) + BigInt(this.#used);
+      off = this.#used + Number((BigInt(align) - (at % BigInt(align))) % BigInt(align));
     }
-    const chunk = this.#chunks[this.#chunks.length - 1]!;
+    if (!chunk || off + size > CHUNK) {
+      chunk = new Uint8Array(CHUNK);
+      this.#buffers.push(chunk);
+      this.#chunk = chunk;
+      const base = addr(chunk);
+      off = Number((BigInt(align) - (base % BigInt(align))) % BigInt(align));
+    }
     this.#used = off + size;
-    const bytes = chunk.subarray(off, off + size);
-    return { addr: addr(chunk) + BigInt(off), bytes };
+    return { addr: addr(chunk) + BigInt(off), bytes: chunk.subarray(off, off + size) };
   }
 
   /** Copies `data` into the arena; returns its address. */

@@ -316,13 +316,16 @@ rootTest(
 );
 
 rootTest(
-  "a host reboot (everything killed, run root deleted) leaves containers exited, not running or dead",
+  "a host reboot (everything killed, run root deleted): containers exited, always and unless-stopped start again",
   async (root) => {
     const before = await snapshot();
     const d = (args: string[]) =>
       tsbox(["run", "-d", "--network", "none", ...args], { root, expect: 0 });
     await d(["--name", "web", "busybox", "sleep", "60"]);
     await d(["--name", "always", "--restart", "always", "busybox", "sleep", "60"]);
+    await d(["--name", "unless", "--restart", "unless-stopped", "busybox", "sleep", "60"]);
+    await d(["--name", "stopped", "--restart", "unless-stopped", "busybox", "sleep", "60"]);
+    await tsbox(["stop", "-t", "0", "stopped"], { root, expect: 0 });
     await d(["--name", "finished", "busybox", "sh", "-c", "exit 2"]);
     await tsbox(["wait", "finished"], { root, expect: 0 });
     await tsbox(["create", "--network", "none", "--name", "unborn", "busybox", "true"], {
@@ -333,7 +336,9 @@ rootTest(
     try {
       await until("fg ready", () => Promise.resolve(fg.state.out.includes("ready")));
       const pids = await Promise.all(
-        ["web", "always", "fg"].map(async (n) => (await inspect(root, n)).State.Pid as number),
+        ["web", "always", "unless", "fg"].map(async (n) =>
+          (await inspect(root, n)).State.Pid as number
+        ),
       );
       // The "reboot": the supervisor, the CLI and every container process die
       // at once (the supervisor first, so nothing records the exits), and the
@@ -345,7 +350,16 @@ rootTest(
       await Deno.remove(`${root}/run`, { recursive: true });
 
       const ps = await psAll(root);
-      for (const n of ["web", "always", "fg"]) {
+      // Docker restarts these when its daemon starts; tsbox when it next runs (this `ps`).
+      for (const n of ["always", "unless"]) {
+        await until(
+          `${n} running again`,
+          async () => (await inspect(root, n)).State.Status === "running",
+          20_000,
+        );
+      }
+      assert.match(ps.stopped!, /^Exited /, "a stopped unless-stopped container stays stopped");
+      for (const n of ["web", "fg"]) {
         assert.match(ps[n]!, /^Exited \(\d+\) .* ago$/, `${n}: ${ps[n]}`);
         const s = (await inspect(root, n)).State;
         assert.equal(s.Status, "exited", n);
@@ -356,11 +370,18 @@ rootTest(
       }
       assert.match(ps.finished!, /^Exited \(2\) /);
       assert.equal(ps.unborn, "Created");
-      assert.equal((await tsbox(["ps", "-q"], { root, expect: 0 })).stdout, "", "nothing running");
+      assert.equal(
+        (await tsbox(["ps", "-q"], { root, expect: 0 })).stdout.trim().split("\n").length,
+        2,
+        "only always and unless running",
+      );
       // Life goes on: containers start again, and everything can be removed.
       await tsbox(["start", "web"], { root, expect: 0 });
       assert.equal((await inspect(root, "web")).State.Status, "running");
-      await tsbox(["rm", "-f", "web", "always", "fg", "finished", "unborn"], { root, expect: 0 });
+      await tsbox(["rm", "-f", "web", "always", "unless", "stopped", "fg", "finished", "unborn"], {
+        root,
+        expect: 0,
+      });
       assert.equal((await tsbox(["ps", "-aq"], { root, expect: 0 })).stdout, "");
       await assertNoLeaks(before);
     } finally {

@@ -206,9 +206,10 @@ rootTest("pull errors are Docker's and leave nothing half-made", async (root) =>
     const badRef = await tsbox(["pull", "Bad/Name"], { root });
     assert.equal(badRef.code, 125);
     assert.match(badRef.stderr, /invalid reference format/);
-    const never = await tsbox(["run", "--rm", "--pull", "never", `${reg.host}/layered:1`], {
-      root,
-    });
+    const never = await tsbox(
+      ["run", "--rm", "--network", "none", "--pull", "never", `${reg.host}/layered:1`],
+      { root },
+    );
     assert.equal(never.code, 125);
     assert.match(never.stderr, /no such image/);
     // A registry that serves a blob whose bytes are not its digest (storage tampered with).

@@ -93,12 +93,18 @@ function readTextSyscalls(path: string): string {
   }
 }
 
-/** Reads a file, or returns undefined when it does not exist (ENOENT). */
+/**
+ * Reads a file, or returns undefined when it does not exist: ENOENT, or
+ * ENODEV from the control file of a group removed since it was opened (another
+ * tsbox process tearing the same group down: already gone, not a failure).
+ */
 export function tryReadText(path: string): string | undefined {
   try {
     return readText(path);
   } catch (e) {
-    if (e instanceof SyscallError && e.errno === Errno.ENOENT) return undefined;
+    if (e instanceof SyscallError && (e.errno === Errno.ENOENT || e.errno === Errno.ENODEV)) {
+      return undefined;
+    }
     throw e;
   }
 }

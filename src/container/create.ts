@@ -35,9 +35,18 @@ import {
   insertContainer,
   newId,
 } from "../state/containers.ts";
+import { state } from "../state/db.ts";
 import { containerHosts, containerResolvConf, hostResolvConf } from "./etc_files.ts";
 import { checkCgroup, containerCgroupPath, resourceHost } from "./cgroup.ts";
 import { boundingSet, holdsCapability, hostDevices, hostLimits } from "./host.ts";
+import { checkSpecOnHost } from "./validate.ts";
+import { makeAnonymousVolumes, planAnonymousVolumes, removeAnonymousVolumes } from "./volumes.ts";
+
+/** The directories whose content fills an anonymous volume: the image's layers, lowest first. */
+function volumeSources(config: ContainerConfig): string[] {
+  const r = config.rootfs;
+  return r.kind === "dir" ? [] : [...imageLowerDirs(findImage(r.imageId))].reverse();
+}
 
 /** A container that exists on disk and in the state, not started yet. */
 export interface Created {
@@ -116,6 +125,7 @@ export async function planContainer(opts: RunOptions): Promise<Plan> {
     cgroupsPath: containerCgroupPath(id, opts.cgroupParent),
   });
   checkCgroup(config.spec, config.cgroupParent);
+  checkSpecOnHost(config.spec);
   const mode = config.network.mode;
   // The network modules (netlink, nftables) load only when the container gets a network or ports.
   if (mode.kind === "bridge" || mode.kind === "container") {
@@ -147,6 +157,8 @@ export function createFromPlan(plan: Plan): Created {
   const { id, config } = plan;
   const spec = config.spec;
   const dir = containerDir(id);
+  // Their directories are in the spec before it is stored; they are made after.
+  const volumes = planAnonymousVolumes(spec);
   const record = insertContainer({
     id,
     ...(plan.name !== undefined ? { name: plan.name } : {}),
@@ -174,6 +186,7 @@ export function createFromPlan(plan: Plan): Created {
       "resolv.conf",
       containerResolvConf(hostResolvConf(), config.network.mode.kind === "host"),
     );
+    makeAnonymousVolumes(id, volumes, volumes.length ? volumeSources(config) : []);
     Deno.writeTextFileSync(`${dir}/config.json`, JSON.stringify(spec, null, 2), { mode: 0o600 });
     if (config.rootfs.kind === "image") {
       Deno.mkdirSync(`${dir}/upper`, { mode: 0o755 });
@@ -186,8 +199,10 @@ export function createFromPlan(plan: Plan): Created {
     try {
       Deno.removeSync(dir, { recursive: true });
     } catch { /* never made, or gone */ }
+    removeAnonymousVolumes(id);
     try {
-      deleteContainer(id);
+      // Even on a full disk (the state root's reserve is for this).
+      state().essential(() => deleteContainer(id));
     } catch { /* the state itself failed: nothing was kept either */ }
     throw new TsboxError(`create container directory ${JSON.stringify(dir)}`, { cause: e });
   }

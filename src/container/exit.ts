@@ -6,7 +6,7 @@
 
 import { formatError } from "../errors.ts";
 import { getContainer, updateContainer } from "../state/containers.ts";
-import { now } from "../state/db.ts";
+import { now, state } from "../state/db.ts";
 import { emitEvent } from "../state/events.ts";
 import { shouldRestart } from "./restart.ts";
 import { NO_TRACE, type Tracer } from "../runtime/trace.ts";
@@ -41,19 +41,23 @@ export async function recordExit(
     (code === undefined
       ? policy.name === "always" || policy.name === "unless-stopped"
       : shouldRestart(policy, code, rec.restartCount));
-  updateContainer(id, {
-    status: restart
-      ? "restarting"
-      : code === undefined
-      ? (wasStarted || rec.pid ? "dead" : "created")
-      : "exited",
-    exitCode: code ?? null,
-    oomKilled,
-    finishedAt: now(),
-    pid: null,
-    error: error ?? null,
-    ...(restart ? { restartCount: rec.restartCount + 1 } : {}),
-  });
+  // Recorded even on a full disk (the state root's reserve is for this).
+  state().essential(() =>
+    updateContainer(id, {
+      status: restart
+        ? "restarting"
+        : code === undefined
+        ? (wasStarted || rec.pid ? "dead" : "created")
+        : "exited",
+      // Unknown (its supervisor died): 255, as Docker shows a lost status; never 0.
+      exitCode: code ?? (wasStarted || rec.pid ? 255 : null),
+      oomKilled,
+      finishedAt: now(),
+      pid: null,
+      error: error ?? null,
+      ...(restart ? { restartCount: rec.restartCount + 1 } : {}),
+    })
+  );
   if (oomKilled) emitEvent("oom", id, { name: rec.name, image: rec.image });
   if (wasStarted || code !== undefined) {
     emitEvent("die", id, { name: rec.name, image: rec.image, exitCode: String(code ?? "unknown") });
@@ -61,11 +65,17 @@ export async function recordExit(
   trace.line("parent", `record the exit (${code ?? "unknown"})`);
   try {
     if (autoRemove && !restart) {
-      await trace.runAsync("remove the container (--rm)", () => destroyContainer(id));
+      await trace.runAsync(
+        "remove the container (--rm)",
+        () => destroyContainer(id, { volumes: true }),
+      );
       emitEvent("destroy", id, { name: rec.name, image: rec.image });
     } else {
       // The container's directory stays until `rm`; its kernel objects go now.
-      await trace.runAsync("release its network and cgroup", () => releaseResources(id, ["dir"]));
+      await trace.runAsync(
+        "release its network and cgroup",
+        () => releaseResources(id, ["dir", "volume"]),
+      );
     }
   } catch (e) {
     updateContainer(id, { error: formatError(e) });
@@ -83,8 +93,8 @@ export async function recordStartFailure(
   if (!rec) return;
   updateContainer(id, { status: "created", pid: null, pidStart: null, error, exitCode });
   try {
-    if (rec.config.autoRemove) await destroyContainer(id);
-    else await releaseResources(id, ["dir"]);
+    if (rec.config.autoRemove) await destroyContainer(id, { volumes: true });
+    else await releaseResources(id, ["dir", "volume"]);
   } catch (e) {
     updateContainer(id, { error: `${error}; ${formatError(e)}` });
   }

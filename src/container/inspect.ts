@@ -108,7 +108,7 @@ export function inspectContainer(r: ContainerRecord): Record<string, unknown> {
     ResolvConfPath: `${dir}/resolv.conf`,
     HostnamePath: `${dir}/hostname`,
     HostsPath: `${dir}/hosts`,
-    LogPath: `${dir}/container.log`,
+    LogPath: cfg.log.driver === "none" ? "" : `${dir}/container.log`,
     Name: `/${rec.name}`,
     RestartCount: rec.restartCount,
     Driver: "overlay",

@@ -12,6 +12,7 @@ import {
   renameContainerRecord,
   updateContainer,
 } from "../state/containers.ts";
+import { state } from "../state/db.ts";
 import { emitEvent, lastExitCode } from "../state/events.ts";
 import { getImage } from "../image/store.ts";
 import { superviseStart } from "./detach.ts";
@@ -63,11 +64,13 @@ export async function stopContainer(
   const fromImage = rec.imageId ? getImage(rec.imageId)?.config.StopSignal : undefined;
   const signal = stopSignal ??
     (fromImage ? parseSignal(fromImage) : undefined) ?? SIGNALS["SIGTERM"]!;
-  updateContainer(rec.id, { stopRequested: true });
-  if (!ACTIVE.includes(rec.status)) return;
+  // Recorded first (the restart policy must see it), even on a full disk; if
+  // even that fails, the signal still goes: stopping comes before recording.
+  const recorded = attempt(() => updateContainer(rec.id, { stopRequested: true }));
+  if (!ACTIVE.includes(rec.status)) return recorded.throwIfFailed();
   if (rec.status === "restarting") {
-    updateContainer(rec.id, { status: "exited" });
-    return;
+    state().essential(() => updateContainer(rec.id, { status: "exited" }));
+    return recorded.throwIfFailed();
   }
   emitEvent("stop", rec.id, { name: rec.name });
   signalContainer(rec, signal);
@@ -83,15 +86,30 @@ export async function stopContainer(
   if (after && ACTIVE.includes(after.status)) {
     await recordExit(rec.id, undefined, "stopped while no tsbox process watched it");
   }
+  recorded.throwIfFailed();
+}
+
+/** A state write that must not keep a signal from being sent: its failure is reported after. */
+function attempt(fn: () => void): { throwIfFailed: () => void } {
+  try {
+    state().essential(fn);
+    return { throwIfFailed: () => {} };
+  } catch (e) {
+    return {
+      throwIfFailed: () => {
+        throw e;
+      },
+    };
+  }
 }
 
 /** `kill`: send a signal (default SIGKILL). */
 export async function killContainer(ref: string, signal = SIGKILL): Promise<void> {
   const rec = reconcile(findContainer(ref));
   checkTransition("kill", rec);
-  if (signal === SIGKILL || signal === SIGNALS["SIGTERM"]) {
-    updateContainer(rec.id, { stopRequested: true });
-  }
+  const recorded = signal === SIGKILL || signal === SIGNALS["SIGTERM"]
+    ? attempt(() => updateContainer(rec.id, { stopRequested: true }))
+    : attempt(() => {});
   emitEvent("kill", rec.id, { name: rec.name, signal: String(signal) });
   if (!signalContainer(rec, signal)) {
     throw new TsboxError(`cannot kill ${rec.name}: container is not running`, { exitCode: 1 });
@@ -101,6 +119,7 @@ export async function killContainer(ref: string, signal = SIGKILL): Promise<void
     await waitGone(rec, 10_000);
     await settled(rec.id, 2000);
   }
+  recorded.throwIfFailed();
 }
 
 /** `start`: start a created or stopped container in the background (supervised). */
@@ -138,19 +157,25 @@ export async function waitContainer(ref: string): Promise<number> {
   }
 }
 
-/** `rm`: remove a container; a running one only with `force` (killed with SIGKILL first). */
-export async function removeContainer(ref: string, force: boolean): Promise<void> {
+/**
+ * `rm`: remove a container; a running one only with `force` (killed with
+ * SIGKILL first); its anonymous volumes too with `volumes` (rm -v).
+ */
+export async function removeContainer(ref: string, force: boolean, volumes = false): Promise<void> {
   const rec = reconcile(findContainer(ref));
   if (isActive(rec)) {
     if (!force) checkTransition("remove", rec);
-    updateContainer(rec.id, { status: "removing", stopRequested: true });
+    const recorded = attempt(() =>
+      updateContainer(rec.id, { status: "removing", stopRequested: true })
+    );
     signalContainer(rec, SIGKILL);
     await thawIfPaused(rec);
     if (!(await waitGone(rec, 10_000))) {
       throw new TsboxError(`container ${rec.name} did not die after SIGKILL`);
     }
+    recorded.throwIfFailed();
   }
-  await destroyContainer(rec.id);
+  await destroyContainer(rec.id, { volumes });
   emitEvent("destroy", rec.id, { name: rec.name, image: rec.image });
 }
 

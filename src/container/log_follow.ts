@@ -1,11 +1,12 @@
 // Following a container's json-file log for a program (the live logs of the
 // container page of `tsbox ui`): the last lines, then new lines as the
 // supervisor appends them, until the container stops or the caller stops
-// asking. The file format is src/supervisor/logs.ts's; reading, logs.ts's.
+// asking. The file format is src/supervisor/logs.ts's; reading (streamed,
+// across rotations), logs.ts's LogCursor.
 
 import { getContainer } from "../state/containers.ts";
-import { type LogLine, logPath, parseLog } from "../supervisor/logs.ts";
-import { readFrom } from "./logs.ts";
+import type { LogLine } from "../supervisor/logs.ts";
+import { LogCursor, parseRecord } from "./logs.ts";
 import { reconcile } from "./status.ts";
 
 /**
@@ -19,15 +20,24 @@ export async function* followLog(
   signal: AbortSignal,
   intervalMs = 500,
 ): AsyncGenerator<LogLine[]> {
-  const path = logPath(id);
-  let { text, end } = readFrom(path, 0);
-  yield parseLog(text).slice(-tail);
-  while (!signal.aborted) {
-    await new Promise((r) => setTimeout(r, intervalMs));
-    ({ text, end } = readFrom(path, end));
-    const lines = parseLog(text);
-    if (lines.length) yield lines;
-    const now = getContainer(id);
-    if (!now || !["running", "paused", "restarting"].includes(reconcile(now).status)) return;
+  const cursor = new LogCursor(id);
+  let batch: LogLine[] = [];
+  const collect = (bytes: Uint8Array) => {
+    const l = parseRecord(bytes);
+    if (l) batch.push(l);
+  };
+  try {
+    cursor.start(collect, tail);
+    yield batch;
+    while (!signal.aborted) {
+      await new Promise((r) => setTimeout(r, intervalMs));
+      batch = [];
+      cursor.next(collect);
+      if (batch.length) yield batch;
+      const now = getContainer(id);
+      if (!now || !["running", "paused", "restarting"].includes(reconcile(now).status)) return;
+    }
+  } finally {
+    cursor.close();
   }
 }

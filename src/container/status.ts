@@ -15,8 +15,10 @@ import {
   updateContainerIf,
 } from "../state/containers.ts";
 import { now } from "../state/db.ts";
-import { runRoot } from "../paths.ts";
+import { lockHolder } from "../supervisor/lock.ts";
 import { bootId, processStartTime } from "./proc.ts";
+import { inBackground } from "../background.ts";
+import { ensureSupervisor } from "../supervisor/client.ts";
 
 /** Whether the record's process is alive (same boot, same start time). */
 export function processAlive(rec: Pick<ContainerRecord, "pid" | "pidStart" | "bootId">): boolean {
@@ -35,26 +37,15 @@ export function processAlive(rec: Pick<ContainerRecord, "pid" | "pidStart" | "bo
   return sysRaw("kill", [rec.pid, 0]) !== -Errno.ESRCH;
 }
 
-/**
- * Whether a supervisor runs for this state root: it holds an flock on
- * supervisor.lock, which /proc/locks shows (read-only: probing with flock
- * could make a starting supervisor think another one runs).
- */
+/** Whether a supervisor runs for this state root (it holds the state root's lock). */
 export function supervisorAlive(): boolean {
-  let ino: number | null;
-  try {
-    ino = Deno.statSync(`${runRoot()}/supervisor.lock`).ino;
-  } catch {
-    return false;
-  }
-  if (ino === null) return false;
-  try {
-    return Deno.readTextFileSync("/proc/locks").split("\n").some((l) =>
-      l.includes("FLOCK") && l.includes(`:${ino} `)
-    );
-  } catch {
-    return false;
-  }
+  return lockHolder() !== undefined;
+}
+
+/** Whether the container's policy restarts it after an exit whose code is unknown. */
+function restartsUnwatched(rec: ContainerRecord): boolean {
+  const policy = rec.config.restart.name;
+  return rec.startedAt !== null && (policy === "always" || policy === "unless-stopped");
 }
 
 /**
@@ -96,11 +87,25 @@ export function reconcile(rec: ContainerRecord): ContainerRecord {
       error: `the tsbox process starting it (as pid ${rec.pid}) died before it ran`,
     };
   } else if (rec.status === "restarting") {
-    // Its restart was due, but no supervisor is left to do it.
-    update = { status: "exited", error: "its restart was pending when its supervisor died" };
+    // Its restart is due, but its supervisor died: start one, which does it (adopt).
+    inBackground(ensureSupervisor());
+    return rec;
+  } else if (!rebooted && !rec.stopRequested && restartsUnwatched(rec)) {
+    // Its policy restarts it whatever its code: due now, by a new supervisor.
+    update = {
+      status: "restarting",
+      exitCode: 255,
+      pid: null,
+      finishedAt: now(),
+      restartCount: rec.restartCount + 1,
+      error: "its process ended while no tsbox process watched it (exit status unknown)",
+    };
+    inBackground(ensureSupervisor());
   } else {
     update = {
       status: rebooted ? "exited" : "dead",
+      // Its status went to whoever reaped it: unknown, shown as Docker shows a lost one.
+      exitCode: 255,
       pid: null,
       finishedAt: rec.finishedAt ?? now(),
       error: rebooted

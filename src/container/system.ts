@@ -11,6 +11,7 @@ import { listContainers } from "../state/containers.ts";
 import { formatError } from "../errors.ts";
 import { removeContainer } from "./lifecycle.ts";
 import { reconcile } from "./status.ts";
+import { unusedVolumes, volumesDir } from "./volumes.ts";
 
 /** Bytes used by the files under `path` (not following links). */
 export function diskUsage(path: string): number {
@@ -68,8 +69,25 @@ export function systemDf(): DfRow[] {
       size: sizes.reduce((a, s) => a + s.size, 0),
       reclaimable: sizes.filter((s) => !active(s.c.status)).reduce((a, s) => a + s.size, 0),
     },
-    { type: "Local Volumes", total: 0, active: 0, size: 0, reclaimable: 0 },
+    volumesRow(),
   ];
+}
+
+/** Anonymous volumes: all of them, those in use, their sizes. */
+function volumesRow(): DfRow {
+  let all: string[] = [];
+  try {
+    all = [...Deno.readDirSync(volumesDir())].map((e) => `${volumesDir()}/${e.name}`);
+  } catch { /* none yet */ }
+  const unused = new Set(unusedVolumes());
+  const sizes = all.map((d) => ({ d, size: diskUsage(d) }));
+  return {
+    type: "Local Volumes",
+    total: all.length,
+    active: all.length - unused.size,
+    size: sizes.reduce((a, x) => a + x.size, 0),
+    reclaimable: sizes.filter((x) => unused.has(x.d)).reduce((a, x) => a + x.size, 0),
+  };
 }
 
 /** What `system prune` removed. */
@@ -77,12 +95,17 @@ export interface PruneReport {
   containers: string[];
   networks: string[];
   images: string[];
+  /** Anonymous volumes no container uses (with `volumes`). */
+  volumes: string[];
   errors: string[];
 }
 
-/** Removes stopped containers, unused user networks and (all: every unused, else nameless) images. */
-export async function systemPrune(allImages: boolean): Promise<PruneReport> {
-  const report: PruneReport = { containers: [], networks: [], images: [], errors: [] };
+/**
+ * Removes stopped containers, unused user networks, (all: every unused, else
+ * nameless) images and, with `volumes`, anonymous volumes no container uses.
+ */
+export async function systemPrune(allImages: boolean, volumes = false): Promise<PruneReport> {
+  const report: PruneReport = { containers: [], networks: [], images: [], volumes: [], errors: [] };
   for (const c of listContainers().map(reconcile)) {
     if (allowed("remove", c)) {
       try {
@@ -109,6 +132,16 @@ export async function systemPrune(allImages: boolean): Promise<PruneReport> {
       report.images.push(...removeImage(img.id, false));
     } catch (e) {
       report.errors.push(formatError(e));
+    }
+  }
+  if (volumes) {
+    for (const d of unusedVolumes()) {
+      try {
+        Deno.removeSync(d, { recursive: true });
+        report.volumes.push(d.slice(d.lastIndexOf("/") + 1));
+      } catch (e) {
+        report.errors.push(formatError(e));
+      }
     }
   }
   return report;

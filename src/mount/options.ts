@@ -87,3 +87,41 @@ export function parseMountOptions(options: readonly string[] = []): ParsedOption
   for (const [ms, attr] of ATTR) if (flags & ms) attrs |= attr;
   return { flags, propagation, data: data.join(","), bind, recursive, attrs };
 }
+
+/** Options of tmpfs itself (Documentation/filesystems/tmpfs.rst), and how each value reads. */
+const TMPFS_DATA: Record<string, RegExp> = {
+  size: /^\d+[kmgtpe%]?$/i,
+  nr_blocks: /^\d+[kmgtpe]?$/i,
+  nr_inodes: /^\d+[kmgtpe]?$/i,
+  mode: /^[0-7]{1,4}$/,
+  uid: /^\d+$/,
+  gid: /^\d+$/,
+  huge: /^(never|always|within_size|advise|deny|force)$/,
+  mpol: /^(default|prefer|bind|interleave|local)(:[0-9,-]+)?$/,
+};
+/** Options without a value that tmpfs takes. */
+const TMPFS_FLAGS = ["noswap", "inode32", "inode64", "quota", "usrquota", "grpquota"];
+
+/**
+ * Checks `--tmpfs` options before anything is made (the kernel would only
+ * say EINVAL, after the container was recorded): mount flags, propagation,
+ * and tmpfs's own options with a well-formed value. Throws naming the option.
+ *
+ * @example checkTmpfsOptions(["size=64m", "mode=1777", "noexec"]) // ok
+ */
+export function checkTmpfsOptions(options: readonly string[]): void {
+  for (const o of options) {
+    if (o in SET || o in CLEAR || o in PROPAGATION || o === "defaults") {
+      if (o === "remount") throw new TypeError(`option "remount" is not for a new tmpfs`);
+      continue;
+    }
+    if (TMPFS_FLAGS.includes(o)) continue;
+    const eq = o.indexOf("=");
+    const key = eq < 0 ? o : o.slice(0, eq);
+    const re = TMPFS_DATA[key];
+    if (!re) throw new TypeError(`unknown tmpfs option ${JSON.stringify(o)}`);
+    if (eq < 0 || !re.test(o.slice(eq + 1))) {
+      throw new TypeError(`invalid value for tmpfs option ${JSON.stringify(o)}`);
+    }
+  }
+}

@@ -14,7 +14,7 @@ import { deleteRules, PORTS_CHAIN, TABLE, tableRules } from "./nat.ts";
 import { NftBatch, type RuleSpec } from "./netlink/nftables.ts";
 import * as m from "./netlink/nft_match.ts";
 import type { NetlinkSocket } from "./netlink/socket.ts";
-import { ANY_IP, type PortBinding, type PortRequest, sameHostPort } from "./ports.ts";
+import { ANY_IP, type PortBinding, type PortRequest, type Proto, sameHostPort } from "./ports.ts";
 
 // TODO(net): move to ffi/constants.ts (owned by the ffi/ maintainer).
 /** setsockopt(SOL_SOCKET, SO_REUSEADDR): ignore TIME_WAIT sockets, never a listener. */
@@ -36,15 +36,34 @@ function sockaddrIn(ip: string, port: number): Uint8Array {
   return b;
 }
 
+const IPPROTO_SCTP = 132;
+/** socket(2) errors of a kernel without the protocol. */
+const NO_PROTOCOL: readonly number[] = [
+  Errno.EPROTONOSUPPORT,
+  Errno.ESOCKTNOSUPPORT,
+  Errno.EAFNOSUPPORT,
+];
+
+/** A port of the kernel's ephemeral range (/proc/sys/net/ipv4/ip_local_port_range), at random. */
+function randomEphemeralPort(): number {
+  let lo = 32768, hi = 60999;
+  try {
+    [lo, hi] = Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/)
+      .map(Number) as [number, number];
+  } catch { /* the kernel's defaults */ }
+  return lo + Math.floor(Math.random() * (hi - lo + 1));
+}
+
 /**
  * Binds a throwaway socket to ip:port (port 0: the kernel picks one) and
  * returns the port bound, or the errno when bind fails.
  */
-function tryBind(ip: string, port: number, proto: "tcp" | "udp"): number | { errno: number } {
-  const type = (proto === "tcp" ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC;
-  const fd = sys("socket", [AF_INET, type, 0], `AF_INET ${proto}`);
+function tryBind(ip: string, port: number, proto: Proto): number | { errno: number } {
+  const type = (proto === "udp" ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC;
+  const fd = sysRaw("socket", [AF_INET, type, proto === "sctp" ? IPPROTO_SCTP : 0]);
+  if (fd < 0) return { errno: -fd };
   try {
-    if (proto === "tcp") {
+    if (proto !== "udp") {
       sys("setsockopt", [fd, SOL_SOCKET, SO_REUSEADDR, new Int32Array([1]), 4], "SO_REUSEADDR");
     }
     const r = sysRaw("bind", [fd, sockaddrIn(ip, port), SOCKADDR_IN_SIZE]);
@@ -65,6 +84,8 @@ function tryBind(ip: string, port: number, proto: "tcp" | "udp"): number | { err
 export function checkHostPortFree(b: PortBinding): void {
   const r = tryBind(b.hostIp, b.hostPort, b.proto);
   if (typeof r === "number") return;
+  // No SCTP in this kernel (module not loaded): no socket to test with, as for Docker's proxy.
+  if (b.proto === "sctp" && NO_PROTOCOL.includes(r.errno)) return;
   const where = `${b.hostIp}:${b.hostPort}/${b.proto}`;
   if (r.errno === Errno.EADDRNOTAVAIL) {
     throw new UsageError(`cannot publish on ${where}: ${b.hostIp} is not an address of this host`);
@@ -96,7 +117,10 @@ export function resolvePorts(
     }
     let picked: number | undefined;
     for (let attempt = 0; attempt < 32 && picked === undefined; attempt++) {
-      const p = tryBind(r.hostIp, 0, r.proto);
+      let p = tryBind(r.hostIp, 0, r.proto);
+      if (typeof p !== "number" && r.proto === "sctp" && NO_PROTOCOL.includes(p.errno)) {
+        p = randomEphemeralPort();
+      }
       if (typeof p !== "number") {
         throw new TsboxError(`pick a host port for ${r.containerPort}/${r.proto}`, {
           cause: new SyscallError("bind", p.errno, `${r.hostIp}:0/${r.proto}`),
@@ -126,7 +150,11 @@ export function portRules(
     comment: containerComment(containerId),
     exprs: [
       ...(b.hostIp === ANY_IP ? [] : m.ipDaddr(b.hostIp)),
-      ...(b.proto === "tcp" ? m.tcpDport(b.hostPort) : m.udpDport(b.hostPort)),
+      ...(b.proto === "tcp"
+        ? m.tcpDport(b.hostPort)
+        : b.proto === "udp"
+        ? m.udpDport(b.hostPort)
+        : m.sctpDport(b.hostPort)),
       ...m.dnat(address, b.containerPort),
     ],
   }));

@@ -8,7 +8,10 @@ import { UsageError } from "../errors.ts";
 import { ipToU32 } from "./addr.ts";
 
 /** A transport protocol tsbox can publish. */
-export type Proto = "tcp" | "udp";
+export type Proto = "tcp" | "udp" | "sctp";
+
+/** The protocols, as `-p .../PROTO` names them. */
+export const PROTOS: readonly Proto[] = ["tcp", "udp", "sctp"];
 
 /** A requested binding; `hostPort` undefined means "pick a free one". */
 export interface PortRequest {
@@ -57,9 +60,9 @@ export function parsePublish(spec: string): PortRequest[] {
   let proto: Proto = "tcp";
   const slash = rest.lastIndexOf("/");
   if (slash >= 0) {
-    const p = rest.slice(slash + 1).toLowerCase();
-    if (p !== "tcp" && p !== "udp") {
-      throw badSpec(spec, `protocol ${JSON.stringify(p)} is not supported (tcp or udp)`);
+    const p = rest.slice(slash + 1).toLowerCase() as Proto;
+    if (!PROTOS.includes(p)) {
+      throw badSpec(spec, `protocol ${JSON.stringify(p)} is not supported (tcp, udp or sctp)`);
     }
     proto = p;
     rest = rest.slice(0, slash);
@@ -77,7 +80,11 @@ export function parsePublish(spec: string): PortRequest[] {
     throw badSpec(spec, `host address ${JSON.stringify(hostIp)} is not an IPv4 address`);
   }
   const [cLo, cHi] = parseRange(spec, containerText, "container port");
-  if (hostText === "") {
+  // Host port 0 (Docker: "-p 0:80"): one the kernel picks, as with no host port.
+  if (hostText === "" || hostText === "0") {
+    if (hostText === "0" && cHi !== cLo) {
+      throw badSpec(spec, "host port 0 takes one container port");
+    }
     const out: PortRequest[] = [];
     for (let p = cLo; p <= cHi; p++) out.push({ hostIp, containerPort: p, proto });
     return out;
@@ -104,8 +111,8 @@ export function exposedPorts(
   for (const key of Object.keys(exposed ?? {})) {
     const [port, p = "tcp"] = key.split("/");
     const n = Number(port);
-    if (!Number.isInteger(n) || n < 1 || n > 65535 || (p !== "tcp" && p !== "udp")) continue;
-    out.push({ containerPort: n, proto: p });
+    if (!Number.isInteger(n) || n < 1 || n > 65535 || !PROTOS.includes(p as Proto)) continue;
+    out.push({ containerPort: n, proto: p as Proto });
   }
   return out.sort((a, b) => a.containerPort - b.containerPort || a.proto.localeCompare(b.proto));
 }

@@ -34,12 +34,23 @@ Deno.test("parsePublish: ranges of equal length, one binding per port", () => {
 Deno.test("parsePublish: bad specs name the spec and the part", () => {
   assert.throws(() => parsePublish("8080:0"), /"8080:0": container port 0 is out of range/);
   assert.throws(() => parsePublish("70000:80"), /host port 70000 is out of range/);
-  assert.throws(() => parsePublish("8080:80/sctp"), /protocol "sctp" is not supported/);
+  assert.throws(() => parsePublish("8080:80/dccp"), /protocol "dccp" is not supported/);
+  assert.throws(() => parsePublish("0:80-81"), /host port 0 takes one container port/);
   assert.throws(() => parsePublish("1.2.3:8080:80"), /host address "1.2.3" is not an IPv4/);
   assert.throws(() => parsePublish("a:b:c:d"), /expected \[IP:\]\[HOSTPORT:\]PORT/);
   assert.throws(() => parsePublish("http"), /container port "http" is not a port/);
   assert.throws(() => parsePublish("[::1]:80:80"), /IPv6/);
   assert.throws(() => parsePublish(""), /invalid port specification/);
+});
+
+Deno.test("parsePublish: host port 0 is a random one, sctp is a protocol (as Docker)", () => {
+  assert.deepEqual(parsePublish("0:80"), [{ hostIp: "0.0.0.0", containerPort: 80, proto: "tcp" }]);
+  assert.deepEqual(parsePublish("127.0.0.1:0:53/udp"), [
+    { hostIp: "127.0.0.1", containerPort: 53, proto: "udp" },
+  ]);
+  assert.deepEqual(parsePublish("80:80/sctp"), [
+    { hostIp: "0.0.0.0", hostPort: 80, containerPort: 80, proto: "sctp" },
+  ]);
 });
 
 Deno.test("exposedPorts: sorted, default tcp, junk skipped", () => {

@@ -6,6 +6,8 @@
 
 import { UsageError } from "../errors.ts";
 import { checkWorkdir } from "../runtime/workdir.ts";
+import { checkTmpfsOptions } from "../mount/options.ts";
+import { ANONYMOUS_VOLUME } from "./volumes.ts";
 import type { RunOptions } from "./run_options.ts";
 import { containerResources, plainResourceHost, type ResourceHost } from "./resources.ts";
 import { CAPABILITIES, capNumber, lastCap, normalizeCap } from "../runtime/capabilities.ts";
@@ -127,9 +129,17 @@ export function parseUlimit(
   return { type, soft: Number(soft), hard: Number(hard) };
 }
 
-/** Parses `-v HOST:CONTAINER[:ro|rw]` into a bind mount. */
+/** Parses `-v HOST:CONTAINER[:ro|rw]` into a bind mount; `-v /data` is an anonymous volume. */
 export function parseVolume(v: string): Mount {
   const parts = v.split(":");
+  if (parts.length === 1 && v.startsWith("/") && v !== "/") {
+    return {
+      destination: v.replace(/\/+$/, ""),
+      type: "bind",
+      source: ANONYMOUS_VOLUME,
+      options: ["rbind", "rw", "rprivate"],
+    };
+  }
   if (parts.length < 2 || parts.length > 3) {
     throw new UsageError(
       `invalid volume ${JSON.stringify(v)}: expected HOST-DIR:CONTAINER-DIR[:ro|rw]`,
@@ -173,6 +183,11 @@ export function parseTmpfs(t: string): Mount {
     throw new UsageError(`invalid tmpfs ${JSON.stringify(t)}: the path must be absolute`);
   }
   const extra = i < 0 ? [] : t.slice(i + 1).split(",").filter(Boolean);
+  try {
+    checkTmpfsOptions(extra);
+  } catch (e) {
+    throw new UsageError(`invalid tmpfs ${JSON.stringify(t)}: ${(e as Error).message}`);
+  }
   return {
     destination: dst,
     type: "tmpfs",

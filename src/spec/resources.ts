@@ -64,7 +64,10 @@ export function ramInBytes(size: string): number {
   if (!m) throw new UsageError(`invalid size: '${size}'`);
   const n = Number(m[1]);
   if (!Number.isFinite(n)) throw new UsageError(`invalid size: '${size}'`);
-  return Math.floor(n * 1024 ** UNITS[(m[2] ?? "").toLowerCase()]!);
+  const bytes = Math.floor(n * 1024 ** UNITS[(m[2] ?? "").toLowerCase()]!);
+  // Beyond 2^53 a number is no longer exact (and beyond 2^63 no kernel takes it).
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`invalid size: '${size}': too large`);
+  return bytes;
 }
 
 function flagSize(flag: string, value: string): number {

@@ -17,6 +17,7 @@ import {
 } from "./from_run.ts";
 import { buildSpec, type SpecContext } from "./from_run.ts";
 import { type ContainerConfig, parseRestartPolicy } from "./config.ts";
+import { resolveLogConfig } from "./log_config.ts";
 import { containerResources, plainResourceHost, type ResourceHost } from "./resources.ts";
 import type { RunOptions } from "./run_options.ts";
 
@@ -71,6 +72,7 @@ export function checkRunOptions(
   }
   parseLabels(opts.labels);
   containerResources(opts, host);
+  resolveLogConfig(opts.logDriver, opts.logOpts, loadConfig());
   return warnings;
 }
 
@@ -107,7 +109,7 @@ export function buildConfig(opts: RunOptions, ctx: ConfigContext): ContainerConf
     openStdin: opts.interactive,
     labels: { ...ctx.image.Labels, ...parseLabels(opts.labels) },
     ...(opts.cgroupParent ? { cgroupParent: opts.cgroupParent } : {}),
-    log: { driver: defaults.logDriver ?? "json-file", opts: { ...defaults.logOpts } },
+    log: resolveLogConfig(opts.logDriver, opts.logOpts, defaults),
     request: {
       capAdd: [...opts.capAdd],
       capDrop: [...opts.capDrop],

@@ -55,6 +55,10 @@ export interface RunOptions {
   deviceCgroupRules: string[];
   cgroupParent?: string;
   labels: string[];
+  /** --log-driver (undefined: the host's default, see src/spec/log_config.ts). */
+  logDriver?: string;
+  /** --log-opt KEY=VALUE. */
+  logOpts: string[];
 }
 
 /** Docker's resource flags, unparsed. */
@@ -108,5 +112,6 @@ export function defaultRunOptions(): RunOptions {
     devices: [],
     deviceCgroupRules: [],
     labels: [],
+    logOpts: [],
   };
 }

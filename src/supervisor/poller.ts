@@ -1,5 +1,6 @@
 // One epoll(7) instance for everything the supervisor watches: container
-// pidfds (readable when the process exits) and log FIFOs. A single call to
+// pidfds (readable when the process exits) and log FIFOs (and an eventfd
+// that ends the wait when the loop is stopped, see eventfd(2)). A single call to
 // epoll_wait runs on one Deno worker thread, so watching N containers costs
 // one thread, not N. See epoll_ctl(2), epoll_wait(2), pidfd_open(2).
 
@@ -9,6 +10,8 @@ import { sys, sysAsync, sysRaw } from "../../ffi/syscall.ts";
 const EPOLL_CTL_ADD = 1;
 const EPOLL_CTL_DEL = 2;
 const EPOLL_CLOEXEC = 0o2000000;
+const EFD_CLOEXEC = 0o2000000;
+const EFD_NONBLOCK = 0o4000;
 /** Readable. */
 export const EPOLLIN = 0x001;
 /** The other end is gone. */
@@ -25,9 +28,13 @@ export class Poller {
   readonly #handlers = new Map<number, Handler>();
   readonly #buf = new Uint8Array(EVENT_SIZE * MAX_EVENTS);
   #stopped = false;
+  /** An eventfd in the set: stop() makes it readable, so epoll_wait returns at once. */
+  readonly #wake: number;
 
   constructor() {
     this.#epfd = sys("epoll_create1", [EPOLL_CLOEXEC]);
+    this.#wake = sys("eventfd2", [0, EFD_CLOEXEC | EFD_NONBLOCK]);
+    this.add(this.#wake, () => {}, EPOLLIN);
   }
 
   /** Watches `fd` for `events` (EPOLLIN by default). */
@@ -49,9 +56,9 @@ export class Poller {
   /** When events were last dispatched (ms since the epoch). */
   lastEvent = 0;
 
-  /** Number of watched fds. */
+  /** Number of watched fds (the wake-up eventfd not counted). */
   get size(): number {
-    return this.#handlers.size;
+    return this.#handlers.size - 1;
   }
 
   /** Dispatches events until `stop()`. */
@@ -75,16 +82,20 @@ export class Poller {
           try {
             h(events);
           } catch (e) {
-            console.error(
-              `tsbox supervisor: handler for fd ${fd}: ${e instanceof Error ? e.message : e}`,
-            );
+            try {
+              console.error(
+                `tsbox supervisor: handler for fd ${fd}: ${e instanceof Error ? e.message : e}`,
+              );
+            } catch { /* supervisor.log on a full disk: the loop goes on */ }
           }
         }
       }
     }
   }
 
+  /** Ends run() at once. */
   stop(): void {
     this.#stopped = true;
+    sysRaw("write", [this.#wake, new BigUint64Array([1n]), 8]);
   }
 }

@@ -3,6 +3,9 @@
 //
 //   CLI (run -d, start, restart)             supervisor (one per state root)
 //   connect ───────────────────────────────▶ accept
+//                          ◀─────────────── {"hello":PID}   first, before it reads anything:
+//     a connection closed before hello was never served (a supervisor exiting
+//     idle closed its listener): the CLI sends its request again, to a new one
 //   {"op":"start","id":ID}  ───────────────▶ startCreated(): clone, setup, execve
 //                          ◀─────────────── {"ok":true,"pid":PID}
 //                          ◀─────────────── {"ok":false,"error":{...},"exitCode":127}
@@ -70,6 +73,8 @@ export type Answer =
 /** A message from the supervisor. */
 export type Response =
   | Answer
+  /** The first message of every connection: the supervisor will read and answer. */
+  | { hello: number }
   /** A --trace line, before the answer and after it. */
   | { trace: string }
   /** Output of an attached container, base64. */
@@ -91,21 +96,32 @@ export function encode(msg: Request | Response): Uint8Array {
 /** Reads one line from a connection; undefined at EOF. */
 export async function readLine(
   conn: Deno.Conn,
-  pending: { buf: string },
+  pending: { buf: string; dec?: TextDecoder },
 ): Promise<string | undefined> {
-  const dec = new TextDecoder();
-  const chunk = new Uint8Array(4096);
-  for (;;) {
-    const nl = pending.buf.indexOf("\n");
-    if (nl >= 0) {
-      const line = pending.buf.slice(0, nl);
-      pending.buf = pending.buf.slice(nl + 1);
-      return line;
-    }
+  // One decoder per connection: a character split between two reads stays whole.
+  const dec = pending.dec ??= new TextDecoder();
+  const chunk = new Uint8Array(65536);
+  // Only new text is searched for the newline: a megabyte-long line costs one pass.
+  let parts: string[] = [];
+  let nl = pending.buf.indexOf("\n");
+  while (nl < 0) {
     const n = await conn.read(chunk);
-    if (n === null) return undefined;
-    pending.buf += dec.decode(chunk.subarray(0, n), { stream: true });
+    if (n === null) {
+      if (parts.length) pending.buf += parts.join("");
+      return undefined;
+    }
+    const text = dec.decode(chunk.subarray(0, n), { stream: true });
+    const at = text.indexOf("\n");
+    if (at >= 0) {
+      const before = pending.buf.length + parts.reduce((a, p) => a + p.length, 0);
+      pending.buf += parts.join("") + text;
+      parts = [];
+      nl = before + at;
+    } else parts.push(text);
   }
+  const line = pending.buf.slice(0, nl);
+  pending.buf = pending.buf.slice(nl + 1);
+  return line;
 }
 
 /** Base64 of bytes (output chunks travel in JSON lines). */

@@ -12,15 +12,15 @@
 // status is then unknown, and they are recorded as dead with that reason).
 
 import { O, P_PIDFD, WEXITED, WNOHANG } from "../../ffi/constants.ts";
-import { Errno } from "../../ffi/errno.ts";
 import { sys, sysRaw } from "../../ffi/syscall.ts";
 import { errorToWire, exitCodeOf, formatError, TsboxError } from "../errors.ts";
-import { runRoot } from "../paths.ts";
 import { NO_TRACE, Tracer } from "../runtime/trace.ts";
 import { findContainer, getContainer, listContainers } from "../state/containers.ts";
 import { containerFromRecord, createContainer } from "../container/create.ts";
 import { startCreated } from "../container/start.ts";
 import { recordExit, recordStartFailure } from "../container/exit.ts";
+import { releaseResources } from "../container/remove.ts";
+import { REBOOTED } from "../state/boot.ts";
 import { processAlive } from "../container/status.ts";
 import {
   drain,
@@ -41,14 +41,9 @@ import {
   type RunRequest,
 } from "./protocol.ts";
 import { setFault } from "../faults.ts";
-import { socketPath } from "./client.ts";
-import { restartDecision } from "../container/restart.ts";
-import { trimIdleMemory } from "./trim.ts";
-
-const IDLE_EXIT_MS = 2000;
-/** Quiet time after which the supervisor trims its memory (see trim.ts). */
-const TRIM_AFTER_MS = 1000;
-const LOCK_EX = 2, LOCK_NB = 4;
+import { writeAll } from "./client.ts";
+import { ranStably, restartDecision } from "../container/restart.ts";
+import { logRotation } from "../spec/log_config.ts";
 
 /** One container being watched. */
 interface Watch {
@@ -70,7 +65,8 @@ interface Watch {
   attached: Set<(r: Response) => void>;
 }
 
-class Supervisor {
+/** The supervisor's state and request handlers (its process's life: daemon.ts). */
+export class Supervisor {
   readonly poller = new Poller();
   readonly watches = new Map<string, Watch>();
   readonly #buf = new Uint8Array(65536);
@@ -113,7 +109,7 @@ class Supervisor {
         pid: started.pid,
         pidfd: started.pidfd,
         child: true,
-        log: new LogWriter(rec.id),
+        log: new LogWriter(rec.id, logRotation(rec.config.log)),
         sources,
         ...(started.console !== undefined ? { console: started.console } : {}),
         attached: new Set(),
@@ -163,6 +159,9 @@ class Supervisor {
   }
 
   #onOutput(w: Watch, s: { fd: number; stream: Stream }, events: number): void {
+    // One read per source per turn (epoll is level-triggered: the rest comes
+    // next turn), so a container writing without pause shares the loop with
+    // the others' output and with the CLIs' requests.
     const chunks = drain(s.fd, this.#buf);
     for (const c of chunks ?? []) this.#emit(w, s.stream, c);
     if (chunks === null || (events & EPOLLHUP && !(events & EPOLLIN))) {
@@ -194,7 +193,8 @@ class Supervisor {
     }
     sysRaw("close", [w.pidfd]);
     for (const s of w.sources) {
-      for (const c of drain(s.fd, this.#buf) ?? []) this.#emit(w, s.stream, c);
+      // What is left in the pipe (a process of the container still writing gets a megabyte).
+      for (const c of drain(s.fd, this.#buf, 1 << 20) ?? []) this.#emit(w, s.stream, c);
       this.poller.remove(s.fd);
       sysRaw("close", [s.fd]);
     }
@@ -213,7 +213,9 @@ class Supervisor {
       for (const l of w.attached) l({ exit: code });
       await this.restartLater(w.id);
     } catch (e) {
-      console.error(`tsbox supervisor: after exit of ${w.id.slice(0, 12)}: ${formatError(e)}`);
+      try {
+        console.error(`tsbox supervisor: after exit of ${w.id.slice(0, 12)}: ${formatError(e)}`);
+      } catch { /* supervisor.log on a full disk */ }
     }
   }
 
@@ -296,13 +298,26 @@ class Supervisor {
   /** pty masters kept until the CLI has taken its copy. */
   readonly consoles = new Map<string, number>();
 
+  /** Exits in a row less than 10 s after their start, per container (the restart delay). */
+  readonly #streaks = new Map<string, number>();
+
   /** Restarts that are waiting for their delay: the supervisor does not idle out meanwhile. */
   pendingRestarts = 0;
 
   /** Applies the restart policy's decision (recorded as status "restarting") after its delay. */
-  async restartLater(id: string): Promise<void> {
-    const next = restartDecision(getContainer(id));
-    if (next === undefined) return;
+  async restartLater(id: string, now = false): Promise<void> {
+    const rec = getContainer(id);
+    // Quick exits in a row; a run of 10 s starts the count again (Docker's rule).
+    const streak = rec && ranStably(rec)
+      ? 1
+      : (this.#streaks.get(id) ?? Math.max(0, (rec?.restartCount ?? 1) - 1)) + 1;
+    const due = restartDecision(rec, streak);
+    if (due === undefined) {
+      this.#streaks.delete(id);
+      return;
+    }
+    this.#streaks.set(id, streak);
+    const next = now ? 0 : due;
     this.pendingRestarts++;
     try {
       await new Promise((r) => setTimeout(r, next));
@@ -321,7 +336,12 @@ class Supervisor {
   async adopt(): Promise<void> {
     for (const rec of listContainers()) {
       if (rec.status === "restarting") {
-        void this.restartLater(rec.id);
+        // Its kernel objects may be left from before (a crash between recording
+        // the exit and releasing them, or a reboot): released, then restarted.
+        await releaseResources(rec.id, ["dir", "volume"]).catch((e) =>
+          console.error(`tsbox supervisor: release ${rec.id.slice(0, 12)}: ${formatError(e)}`)
+        );
+        void this.restartLater(rec.id, rec.error === REBOOTED);
         continue;
       }
       if (!["running", "paused"].includes(rec.status)) continue;
@@ -344,7 +364,7 @@ class Supervisor {
         pid: rec.pid!,
         pidfd,
         child: false,
-        log: new LogWriter(rec.id),
+        log: new LogWriter(rec.id, logRotation(rec.config.log)),
         sources,
         attached: new Set(),
       });
@@ -356,8 +376,11 @@ class Supervisor {
     const pending = { buf: "" };
     // One write at a time: trace lines and the exit code come from other callbacks.
     let queue = Promise.resolve();
-    const send = (r: Response) => (queue = queue.then(() => conn.write(encode(r)).then(() => {})));
+    const send = (r: Response) => (queue = queue.then(() => writeAll(conn, encode(r))));
     const detach: (() => void)[] = [];
+    // First, before reading anything: the CLI then knows its request reached a
+    // supervisor that will answer it (see SupervisorClient.next).
+    void send({ hello: Deno.pid }).catch(() => {});
     try {
       for (;;) {
         const line = await readLine(conn, pending);
@@ -405,54 +428,4 @@ class Supervisor {
       } catch { /* closed */ }
     }
   }
-}
-
-/** Runs the supervisor until it has been idle with nothing to watch. Returns its exit code. */
-export async function supervise(): Promise<number> {
-  const dir = runRoot();
-  Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const lock = sys("open", [`${dir}/supervisor.lock`, O.RDWR | O.CREAT | O.CLOEXEC, 0o600]);
-  if (sysRaw("flock", [lock, LOCK_EX | LOCK_NB]) === -Errno.EAGAIN) return 0; // another one runs
-  const path = socketPath();
-  try {
-    Deno.removeSync(path);
-  } catch { /* none */ }
-  const sup = new Supervisor();
-  await sup.adopt();
-  const loop = sup.poller.run();
-  let trimmedAt = 0;
-  // Listen until idle; a start accepted just before the listener closed means
-  // there is something to watch again, so listen again.
-  do {
-    const listener = Deno.listen({ transport: "unix", path });
-    const idle = setInterval(() => {
-      const quietSince = Math.max(sup.lastActivity, sup.poller.lastEvent);
-      if (
-        sup.connections === 0 && quietSince > trimmedAt && Date.now() - quietSince > TRIM_AFTER_MS
-      ) {
-        trimmedAt = Date.now();
-        trimIdleMemory();
-      }
-      if (
-        sup.watches.size === 0 && sup.connections === 0 && sup.pendingRestarts === 0 &&
-        Date.now() - sup.lastActivity > IDLE_EXIT_MS
-      ) {
-        try {
-          Deno.removeSync(path);
-        } catch { /* gone */ }
-        listener.close();
-      }
-    }, 250);
-    try {
-      for await (const conn of listener) {
-        sup.lastActivity = Date.now();
-        sup.serve(conn);
-      }
-    } catch { /* listener closed */ }
-    clearInterval(idle);
-    while (sup.connections > 0) await new Promise((r) => setTimeout(r, 10));
-  } while (sup.watches.size > 0 || sup.pendingRestarts > 0);
-  sup.poller.stop();
-  await loop;
-  return 0;
 }

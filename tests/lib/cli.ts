@@ -2,7 +2,7 @@
 // /proc says about processes and supervisors.
 
 import assert from "node:assert/strict";
-import { tsbox, TSBOX_PERMS } from "./harness.ts";
+import { assertHostNetworkUntouched, tsbox, TSBOX_PERMS } from "./harness.ts";
 
 /** The CLI's entry point. */
 export const main = new URL("../../main.ts", import.meta.url).pathname;
@@ -80,6 +80,7 @@ export class Background {
   readonly #pumps: Promise<void>[];
 
   constructor(root: string, args: string[], opts: { stdin?: "piped" | "null" } = {}) {
+    assertHostNetworkUntouched(args);
     this.child = new Deno.Command(Deno.execPath(), {
       args: ["run", "--quiet", ...TSBOX_PERMS, main, ...args],
       env: { TSBOX_ROOT: root },

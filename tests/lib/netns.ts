@@ -9,6 +9,8 @@ import {
   host,
   makeRoot,
   type Need,
+  registerNetns,
+  removeRoot,
   requires,
   type RunResult,
   snapshot,
@@ -32,6 +34,7 @@ export class TestNetns {
   static async create(tag: string): Promise<TestNetns> {
     const name = `tsbox-t-${tag}-${crypto.randomUUID().slice(0, 8)}`;
     await host("ip", ["netns", "add", name]);
+    registerNetns(name);
     try {
       return new TestNetns(name);
     } catch (e) {
@@ -278,7 +281,7 @@ export function topologyTest(
       try {
         await withTopology(tag, root, fn);
       } finally {
-        await Deno.remove(root, { recursive: true }).catch(() => {});
+        await removeRoot(root);
       }
       const left = (await leftoverTestNetns()).filter((n) => n.includes(`-${tag}`));
       if (left.length) throw new Error(`test namespaces left: ${left.join(", ")}`);
@@ -286,27 +289,9 @@ export function topologyTest(
       if (fdsAfter.join() !== fds.join()) {
         throw new Error(`fds left open: ${fdsAfter.filter((f) => !fds.includes(f)).join(", ")}`);
       }
-      // Other engineers' containers may start processes meanwhile (a loop of `sleep`s in
-      // a container of theirs): count only processes in pid namespaces that are new.
-      const ownBefore = pidNamespaces(before.processes);
-      before.processes.push(
-        ...(await snapshot()).processes.filter((p) => ownBefore.has(pidNamespaceOf(p) ?? "")),
-      );
       await assertNoLeaks(before);
     },
   });
-}
-
-function pidNamespaceOf(processLine: string): string | undefined {
-  try {
-    return Deno.readLinkSync(`/proc/${processLine.split(" ")[0]}/ns/pid`);
-  } catch {
-    return undefined;
-  }
-}
-
-function pidNamespaces(processLines: string[]): Set<string> {
-  return new Set(processLines.map(pidNamespaceOf).filter((n): n is string => n !== undefined));
 }
 
 /**

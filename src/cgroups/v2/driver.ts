@@ -270,6 +270,9 @@ export class V2Driver implements CgroupDriver {
         this.#timeoutMs,
       );
     } catch (e) {
+      // Removed meanwhile by another process tearing it down (ENOENT, ENODEV):
+      // what matters is that no process is left.
+      if (this.pids(p).length === 0) return;
       throw new TsboxError(`kill the processes of cgroup ${JSON.stringify(p)}`, { cause: e });
     }
   }

@@ -243,5 +243,9 @@ export async function main(args: string[]): Promise<number> {
     console.log(formatHelp(s.usage, s.description, s.examples, s.flags));
     return 0;
   }
+  if (!["ls", "inspect"].includes(sub)) {
+    // Bridges and rules belong where the state root's supervisor runs its containers.
+    (await import("../../supervisor/client.ts")).checkCallerNamespaces();
+  }
   return await s.run(flags, positionals);
 }

@@ -37,7 +37,7 @@ export async function main(args: string[]): Promise<number> {
   const errs = new ErrorList();
   for (const ref of positionals) {
     await errs.tryAsync(`remove ${ref}`, async () => {
-      await removeContainer(ref, bool(flags, "force"));
+      await removeContainer(ref, bool(flags, "force"), bool(flags, "volumes"));
       console.log(ref);
     });
   }

@@ -199,6 +199,18 @@ export const RUN_FLAGS: FlagDef[] = [
     value: "GROUP",
     help: "Parent group (see `tsbox group`)",
   },
+  {
+    name: "log-driver",
+    type: "string",
+    value: "DRIVER",
+    help: "Logging driver: json-file (default), local or none",
+  },
+  {
+    name: "log-opt",
+    type: "list",
+    value: "KEY=VALUE",
+    help: "Log driver option: max-size=SIZE, max-file=N",
+  },
   { name: "trace", type: "bool", help: "Print every step tsbox takes, with its duration" },
   // img: the image is pulled by the CLI before the engine sees the request.
   {
@@ -297,6 +309,8 @@ export function runOptions(flags: FlagValues, positionals: string[]): RunOptions
   r.deviceWriteBps = list(flags, "device-write-bps");
   r.deviceReadIops = list(flags, "device-read-iops");
   r.deviceWriteIops = list(flags, "device-write-iops");
+  set("logDriver", s("log-driver"));
+  o.logOpts = list(flags, "log-opt");
   return o;
 }
 

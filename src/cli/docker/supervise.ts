@@ -2,6 +2,6 @@
 
 /** Entry point of `tsbox supervise`. */
 export async function main(_args: string[]): Promise<number> {
-  const { supervise } = await import("../../supervisor/server.ts");
+  const { supervise } = await import("../../supervisor/daemon.ts");
   return await supervise();
 }

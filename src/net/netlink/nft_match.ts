@@ -26,7 +26,7 @@ export const NFPROTO = { inet: 1, ip: 2, arp: 3, netdev: 5, bridge: 7, ip6: 10 }
 export type TableFamily = keyof typeof NFPROTO;
 
 const IFNAMSIZ = 16;
-const IPPROTO = { tcp: 6, udp: 17 } as const;
+const IPPROTO = { tcp: 6, udp: 17, sctp: 132 } as const;
 /** Conntrack states, as bits of `ct state` (NF_CT_STATE_BIT). */
 export const CT_STATE = { invalid: 1, established: 2, related: 4, new: 8, untracked: 64 } as const;
 /** Conntrack status bits for `ct status` (enum ip_conntrack_status). */
@@ -138,6 +138,11 @@ export function tcpSport(p: number, op: CmpOp = "=="): Expr[] {
 /** `udp dport 53`. */
 export function udpDport(p: number, op: CmpOp = "=="): Expr[] {
   return port("udp", 2, p, op);
+}
+
+/** `sctp dport 9999` (the SCTP common header has its ports where TCP and UDP have them). */
+export function sctpDport(p: number, op: CmpOp = "=="): Expr[] {
+  return port("sctp", 2, p, op);
 }
 
 /** `udp sport 53`. */
