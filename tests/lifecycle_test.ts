@@ -809,6 +809,8 @@ rootTest("usage errors exit 125 before anything is done", async (root) => {
     const args of [["stop", "--bogus", "x"], ["ps", "--bogus"], ["logs", "--tail", "ten", "x"], [
       "run",
       "-d",
+      "--network",
+      "none",
       "--bogus",
       "busybox",
     ]]

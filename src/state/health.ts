@@ -98,13 +98,31 @@ export function checkBeforeOpen(root: string, path: string): void {
  * that touches one). See https://www.sqlite.org/fileformat.html section 1.3.
  */
 export function headerProblem(path: string, size: number): string | undefined {
-  // While a write-ahead log exists, a connection is open and a checkpoint may
-  // be writing the header before the pages it counts: only a closed database
-  // is judged by its header (SQLite checks the rest as it reads).
+  // While another process checkpoints its write-ahead log, it may write the
+  // header before the pages it counts: a short file with a log beside it is
+  // judged again after a moment (a truncated file stays short).
+  for (let attempt = 0;; attempt++) {
+    const why = readHeaderProblem(path, size);
+    if (!why || attempt === 5 || !exists(`${path}-wal`)) return why;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    try {
+      size = Deno.statSync(path).size;
+    } catch {
+      return undefined; // gone meanwhile: SQLite says what it finds
+    }
+  }
+}
+
+function exists(path: string): boolean {
   try {
-    Deno.statSync(`${path}-wal`);
-    return undefined;
-  } catch { /* no log: the file is all there is */ }
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readHeaderProblem(path: string, size: number): string | undefined {
   const h = new Uint8Array(100);
   let f: Deno.FsFile;
   try {
