@@ -142,6 +142,11 @@ export function lookupReference(r: Reference): Image | undefined {
   return row ? toImage(row) : undefined;
 }
 
+/** No image by that name or id in the store (`run` pulls it then, as Docker). */
+export class ImageNotFoundError extends NotFoundError {
+  override readonly name: string = "ImageNotFoundError";
+}
+
 /** The image named `ref` (name[:tag], name@digest, or an id or id prefix); throws NotFoundError. */
 export function findImage(ref: string): Image {
   const idLike = /^(sha256:)?[0-9a-f]{4,64}$/.test(ref);
@@ -163,7 +168,7 @@ export function findImage(ref: string): Image {
       throw new UsageError(`image id prefix ${JSON.stringify(ref)} is ambiguous`);
     }
   }
-  throw new NotFoundError(`unable to find image ${JSON.stringify(ref)} locally`);
+  throw new ImageNotFoundError(`unable to find image ${JSON.stringify(ref)} locally`);
 }
 
 /**

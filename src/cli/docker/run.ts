@@ -228,9 +228,54 @@ export async function pullForRun(flags: FlagValues, opts: RunOptions): Promise<v
   if (opts.rootfs !== undefined) return;
   const { ensureImage } = await import("./pull.ts");
   const platform = str(flags, "platform");
-  await ensureImage(opts.image, str(flags, "pull") ?? "missing", {
+  await ensureImage(opts.image, pullPolicy(flags), {
     ...(platform !== undefined ? { platform } : {}),
   });
+}
+
+/** `--pull missing|always|never`, checked. */
+export function pullPolicy(flags: FlagValues): "missing" | "always" | "never" {
+  const p = str(flags, "pull") ?? "missing";
+  if (p !== "missing" && p !== "always" && p !== "never") {
+    throw new UsageError(
+      `invalid pull option: ${JSON.stringify(p)}: must be one of "always", "missing" or "never"`,
+    );
+  }
+  return p;
+}
+
+/** Whether `e` (or a cause) says the image is not in the store. */
+function imageMissing(e: unknown): boolean {
+  for (let c: unknown = e; c instanceof Error; c = c.cause) {
+    if (c.name === "ImageNotFoundError") return true;
+  }
+  return false;
+}
+
+/**
+ * Runs `create` with the image in the store: with `--pull missing` (the
+ * default) the request goes first, and only an image the engine does not
+ * find is pulled (then the request goes again) — a run of a present image
+ * loads no registry or store code here; `always` pulls first; `never` never.
+ */
+export async function withImage<T>(
+  flags: FlagValues,
+  opts: RunOptions,
+  create: () => Promise<T>,
+): Promise<T> {
+  const policy = pullPolicy(flags);
+  if (opts.rootfs !== undefined || policy === "never") return await create();
+  if (policy === "always") {
+    await pullForRun(flags, opts);
+    return await create();
+  }
+  try {
+    return await create();
+  } catch (e) {
+    if (!imageMissing(e)) throw e;
+  }
+  await pullForRun(flags, opts);
+  return await create();
 }
 
 /** Help text of run. */
@@ -325,11 +370,10 @@ export async function main(args: string[]): Promise<number> {
   // Everything that needs neither the image nor the state is checked here,
   // before a supervisor is asked (or started): bad input changes nothing.
   for (const w of checkRunOptions(opts)) console.error(w);
-  await pullForRun(flags, opts); // img: the image is in the store before the engine sees the request
   const { runDetached, runForeground } = await import("../../container/run.ts");
   if (opts.detach) {
-    console.log(await runDetached(opts));
+    console.log(await withImage(flags, opts, () => runDetached(opts)));
     return 0;
   }
-  return await runForeground(opts);
+  return await withImage(flags, opts, () => runForeground(opts));
 }
