@@ -1,6 +1,6 @@
 // tsbox run: create and start a container, Docker style.
 
-import { UsageError } from "../../errors.ts";
+import { NotFoundError, UsageError } from "../../errors.ts";
 import { defaultRunOptions, type RunOptions } from "../../spec/run_options.ts";
 import { checkRunOptions } from "../../spec/run_config.ts";
 import {
@@ -264,7 +264,15 @@ export async function withImage<T>(
   create: () => Promise<T>,
 ): Promise<T> {
   const policy = pullPolicy(flags);
-  if (opts.rootfs !== undefined || policy === "never") return await create();
+  if (opts.rootfs !== undefined) return await create();
+  if (policy === "never") {
+    try {
+      return await create();
+    } catch (e) {
+      if (imageMissing(e)) throw new NotFoundError(`no such image: ${opts.image}`);
+      throw e;
+    }
+  }
   if (policy === "always") {
     await pullForRun(flags, opts);
     return await create();
