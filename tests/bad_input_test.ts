@@ -4,8 +4,8 @@
 // volume, filled from the image, kept by `rm`, gone with `rm -v` and --rm).
 
 import assert from "node:assert/strict";
-import { rootTest, tsbox } from "./lib/harness.ts";
-import { runD } from "./lib/cli.ts";
+import { busyboxTarball, rootTest, tsbox } from "./lib/harness.ts";
+import { inspect, runD } from "./lib/cli.ts";
 import { type Topology, topologyTest, waitFor } from "./lib/netns.ts";
 
 function dirNames(dir: string): string[] {
@@ -145,4 +145,35 @@ topologyTest("-p 0:80 publishes on a random host port; -p 80:80/sctp is accepted
     (await t.host.run(["nft", "list", "chain", "ip", "tsbox", "ports"])).stdout,
     /dport/,
   );
+});
+
+rootTest("an image's VOLUME is an anonymous volume unless a mount is there", async (root) => {
+  await tsbox(
+    ["import", "--change", "VOLUME /data /var/cache", await busyboxTarball(), "withvol"],
+    { root, expect: 0 },
+  );
+  const r = await tsbox(
+    [
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "-v",
+      "/tmp:/var/cache:ro",
+      "withvol",
+      "sh",
+      "-c",
+      "grep -E ' /(data|var/cache) ' /proc/self/mountinfo | wc -l; touch /data/x && echo rw",
+    ],
+    { root, expect: 0 },
+  );
+  assert.equal(r.stdout, "2\nrw\n");
+  const id = (await tsbox(["create", "--network", "none", "withvol", "true"], { root, expect: 0 }))
+    .stdout.trim();
+  const mounts = (await inspect(root, id)).Mounts as { Destination: string; Type: string }[];
+  assert.deepEqual(mounts.map((m) => `${m.Type} ${m.Destination}`).sort(), [
+    "volume /data",
+    "volume /var/cache",
+  ]);
+  await tsbox(["rm", "-v", id], { root, expect: 0 });
 });

@@ -2,6 +2,7 @@
 // `--format '{{.State.Status}}'` habits carry over, plus what tsbox adds:
 // the cgroup (requested and effective limits) and namespace inode ids.
 
+import { volumesDir } from "./volumes.ts";
 import { containerDir } from "../paths.ts";
 import { NAMESPACES } from "../runtime/namespaces.ts";
 import { containerLeases, type ContainerRecord } from "../state/containers.ts";
@@ -136,12 +137,18 @@ export function inspectContainer(r: ContainerRecord): Record<string, unknown> {
     },
     Mounts: (spec.mounts ?? []).filter((m) =>
       m.type === "bind" && !m.destination.startsWith("/etc/")
-    ).map((m) => ({
-      Type: "bind",
-      Source: m.source,
-      Destination: m.destination,
-      RW: !(m.options ?? []).includes("ro"),
-    })),
+    ).map((m) => {
+      const volume = m.source?.startsWith(`${volumesDir()}/`)
+        ? m.source.slice(volumesDir().length + 1).split("/")[0]
+        : undefined;
+      return {
+        Type: volume ? "volume" : "bind",
+        ...(volume ? { Name: volume, Driver: "local" } : {}),
+        Source: m.source,
+        Destination: m.destination,
+        RW: !(m.options ?? []).includes("ro"),
+      };
+    }),
     Config: {
       Hostname: spec.hostname ?? "",
       User: proc.user.uid === 0 && proc.user.gid === 0 ? "" : `${proc.user.uid}:${proc.user.gid}`,

@@ -35,6 +35,30 @@ export interface ImageConfig {
   User?: string;
   ExposedPorts?: Record<string, Record<string, never>>;
   Labels?: Record<string, string>;
+  /** VOLUME instructions: each becomes an anonymous volume unless a mount is there. */
+  Volumes?: Record<string, Record<string, never>>;
+}
+
+/**
+ * The image's volumes (its VOLUME instructions) that no user mount covers:
+ * each an anonymous volume, as Docker makes them.
+ */
+export function imageVolumes(img: ImageConfig, mounts: readonly Mount[]): Mount[] {
+  const taken = new Set(mounts.map((m) => m.destination));
+  const out: Mount[] = [];
+  for (const key of Object.keys(img.Volumes ?? {})) {
+    const dst = key.replace(/\/+$/, "") || "/";
+    if (!dst.startsWith("/") || dst === "/" || taken.has(dst)) continue;
+    if (/^\/(proc|sys)(\/|$)/.test(dst)) continue;
+    taken.add(dst);
+    out.push({
+      destination: dst,
+      type: "bind",
+      source: ANONYMOUS_VOLUME,
+      options: ["rbind", "rw", "rprivate"],
+    });
+  }
+  return out;
 }
 
 /** Facts from outside the options that the spec depends on. */
@@ -395,7 +419,7 @@ export function buildSpec(opts: RunOptions, ctx: SpecContext): Spec {
     { destination: "/etc/hosts", type: "bind", source: etc.hosts, options: ["rbind", "rprivate"] },
   );
   const user_mounts = userMounts(opts);
-  mounts.push(...user_mounts);
+  mounts.push(...user_mounts, ...imageVolumes(img, [...mounts, ...user_mounts]));
 
   const res = containerResources(opts, ctx.resourceHost ?? plainResourceHost());
   const baseDevices = opts.privileged && ctx.hostDevices

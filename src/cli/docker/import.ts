@@ -10,7 +10,8 @@ const FLAGS: FlagDef[] = [
     short: "c",
     type: "list",
     value: "INSTR",
-    help: "Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL",
+    help:
+      "Apply a Dockerfile instruction: CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL, VOLUME",
   },
   { name: "help", type: "bool", help: "Print usage" },
 ];
@@ -73,9 +74,15 @@ export function applyChanges(changes: readonly string[]): ImageConfig {
           c.Labels = { ...(c.Labels ?? {}), [k!]: v.join("=").replace(/^"|"$/g, "") };
         }
         break;
+      case "VOLUME": {
+        const t = arg.trim();
+        const paths = t.startsWith("[") ? commandForm(t) : t.split(/\s+/);
+        for (const p of paths) c.Volumes = { ...(c.Volumes ?? {}), [p]: {} };
+        break;
+      }
       default:
         throw new UsageError(
-          `--change: unsupported instruction ${instr} (CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL)`,
+          `--change: unsupported instruction ${instr} (CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL, VOLUME)`,
         );
     }
   }
