@@ -209,6 +209,25 @@ rootTest(
   },
 );
 
+rootTest(
+  "an image whose /proc or /sys is a symlink is refused before its init mounts there",
+  async (root) => {
+    for (const [name, target] of [["proc", "/etc"], ["sys", "../../../../tmp"]] as const) {
+      await importWith(root, `sym${name}`, async (dir) => {
+        await Deno.remove(`${dir}/${name}`, { recursive: true });
+        await Deno.symlink(target, `${dir}/${name}`);
+      });
+      const r = await tsbox(["run", "--rm", "--network", "none", `sym${name}`, "true"], { root });
+      assert.equal(r.code, 125, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`mount destination "/${name}" goes through a symlink in the image`),
+      );
+    }
+    assert.equal((await tsbox(["ps", "-aq"], { root, expect: 0 })).stdout, "");
+  },
+);
+
 rootTest("a setuid binary gains root unless --security-opt no-new-privileges", async (root) => {
   const bin = await cPrograms("showid");
   await importWith(root, "suid", async (dir) => {

@@ -379,6 +379,24 @@ function makeDevices(
  * Must run in a staging mount namespace. Returns the paths (on the host side
  * of the staging namespace) the child mounts its own filesystems on.
  */
+/**
+ * Refuses a mount destination the child mounts by path (proc, sysfs...)
+ * when the image makes part of it a symlink: the child, before pivot_root,
+ * would follow it out of the root (runc refuses the same, CVE-2019-19921).
+ * `fd` is the destination as resolved inside the root.
+ */
+function checkPlainPath(fd: number, mountPoint: string, destination: string): void {
+  const real = Deno.readLinkSync(fdPath(fd));
+  const want = `${mountPoint}${destination.replace(/\/+/g, "/")}`.replace(/\/+$/, "");
+  if (real !== want) {
+    throw new TsboxError(
+      `mount destination ${q(destination)} goes through a symlink in the image (it is ${
+        q(real.startsWith(mountPoint) ? real.slice(mountPoint.length) || "/" : real)
+      } in the root): refusing to mount there`,
+    );
+  }
+}
+
 export function prepareRootfs(req: RootfsRequest, trace: Tracer): void {
   mountRoot(req, trace);
   const rootFd = sys("open", [req.mountPoint, O.PATH | O.DIRECTORY | O.CLOEXEC]);
@@ -392,12 +410,18 @@ export function prepareRootfs(req: RootfsRequest, trace: Tracer): void {
       );
     }
     let devicesMade = false;
+    let rootPath: string | undefined;
     for (const [i, m] of req.mounts.entries()) {
       const type = m.type ?? (parseMountOptions(m.options).bind ? "bind" : "");
       if (CHILD_MOUNT_TYPES.has(type)) {
         // /sys/fs/cgroup lies inside sysfs, which the child mounts.
         if (!m.destination.startsWith("/sys/")) {
-          closeFd(mkdirInRoot(rootFd, m.destination, req.owner));
+          const fd = mkdirInRoot(rootFd, m.destination, req.owner);
+          try {
+            checkPlainPath(fd, rootPath ??= Deno.readLinkSync(fdPath(rootFd)), m.destination);
+          } finally {
+            closeFd(fd);
+          }
         }
         continue;
       }
