@@ -48,6 +48,7 @@ const GLOBAL_FLAGS: FlagDef[] = [
   { name: "debug", type: "bool", help: "debug output in the log" },
   { name: "systemd-cgroup", type: "bool", help: 'cgroupsPath is "slice:prefix:name"' },
   { name: "rootless", type: "string", value: "auto|true|false", help: "accepted; needs root" },
+  { name: "trace", type: "bool", help: "print each step of create/run with its duration" },
   { name: "criu", type: "string", value: "PATH", help: "ignored (checkpoint is not supported)" },
   { name: "help", short: "h", type: "bool", help: "show help" },
   { name: "version", short: "v", type: "bool", help: "print the version" },
@@ -95,6 +96,7 @@ export async function ociMain(argv: string[]): Promise<number> {
     g.debug = flags.debug === true;
     g.systemdCgroup = flags["systemd-cgroup"] === true;
     g.rootless = str(flags, "rootless") ?? "auto";
+    g.trace = flags.trace === true;
     const [verb, ...rest] = positionals;
     if (flags.version === true) {
       console.log(`tsbox-runc version 0.1.0\nspec: 1.1.0\ndeno: ${Deno.version.deno}`);
