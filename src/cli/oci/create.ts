@@ -7,7 +7,8 @@ import { loadBundle } from "./bundle.ts";
 import { cgroupPathFor } from "../../container/oci/cgroup_path.ts";
 import { createContainer, type CreateRequest } from "../../container/oci/create.ts";
 import { checkId } from "../../container/oci/store.ts";
-import { type GlobalOptions, ociContext, ociTracer } from "./log.ts";
+import { Tracer } from "../../runtime/trace.ts";
+import { type GlobalOptions, ociContext } from "./log.ts";
 
 /** Flags shared by create and run. */
 export const CREATE_FLAGS: FlagDef[] = [
@@ -63,7 +64,7 @@ export function createOptions(g: GlobalOptions, verb: string, args: string[], de
     preserveFds,
     ...(pidFile ? { pidFile } : {}),
     ...(consoleSocket ? { consoleSocket } : {}),
-    ...(g.trace ? { trace: ociTracer(g) } : {}),
+    ...(g.trace ? { trace: new Tracer(true) } : {}),
   };
   return { help: false as const, flags, req };
 }

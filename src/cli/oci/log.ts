@@ -5,7 +5,6 @@
 // Without --log, messages go to stderr only.
 
 import type { OciContext } from "../../container/oci/store.ts";
-import { Tracer } from "../../runtime/trace.ts";
 
 /** Global options every verb receives. */
 export interface GlobalOptions {
@@ -25,11 +24,6 @@ export interface GlobalOptions {
 /** The engine's view of the global options: the store and the log. */
 export function ociContext(g: GlobalOptions): OciContext {
   return { root: g.root, log: (level, msg) => logLine(g, level, msg) };
-}
-
-/** A tracer printing on stderr (--trace). */
-export function ociTracer(_g: GlobalOptions): Tracer {
-  return new Tracer(true);
 }
 
 /** Formats one log line. */

@@ -2,6 +2,9 @@
 // shim, Podman's conmon and CRI-O call). Parses the global flags, dispatches
 // to one file per verb, and turns an error into runc's behaviour: the message
 // on stderr and as an "error" line in the --log file, exit status 1.
+// scripts/tsbox-runc runs this file itself, not main.ts: Deno reads every
+// module a program may import before it starts, and main.ts can import every
+// Docker verb (about 220 files to read, 5 ms; this one's graph is about 90).
 
 import { formatError } from "../../errors.ts";
 import { type FlagDef, formatHelp, parseFlags, str } from "../flags.ts";
@@ -117,4 +120,9 @@ export async function ociMain(argv: string[]): Promise<number> {
     if (g.debug && e instanceof Error) console.error(e.stack);
     return 1;
   }
+}
+
+if (import.meta.main) {
+  // The entry point of scripts/tsbox-runc (the second main, beside main.ts).
+  Deno.exit(await ociMain(Deno.args));
 }
