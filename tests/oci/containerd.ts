@@ -143,3 +143,23 @@ export async function withContainerd(
     await c.stop();
   }
 }
+
+/**
+ * Whether containerd 1.6 can load a task's cgroup here, so that `ctr task metrics` and CRI
+ * ContainerStats have figures: cgroup v2 only, or every v1 hierarchy in /proc/self/cgroup
+ * mounted. Its runc shim reads the cgroup itself (it never runs the runtime's `events
+ * --stats`); a hierarchy that exists but is not mounted (net_cls on the development VM) fails
+ * its loader, "cgroups: cannot find cgroup mount destination", with runc as with tsbox-runc.
+ */
+export function containerdLoadsCgroups(): boolean {
+  try {
+    Deno.statSync("/sys/fs/cgroup/cgroup.controllers");
+    return true; // cgroup v2 only
+  } catch { /* v1 or hybrid */ }
+  const mounted = Deno.readTextFileSync("/proc/self/mountinfo");
+  return Deno.readTextFileSync("/proc/self/cgroup").split("\n").filter(Boolean).every((l) => {
+    const [idx, ctl] = l.split(":");
+    if (idx === "0") return true;
+    return ctl!.split(",").every((c) => mounted.includes(c.replace(/^name=/, "")));
+  });
+}
