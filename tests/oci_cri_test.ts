@@ -82,6 +82,9 @@ ociTest(
       (await Deno.stat("/usr/lib/cni/bridge").catch(() => undefined))?.isFile,
       "needs Debian's containernetworking-plugins (scripts/setup --test)",
     );
+    // libcni caches results under /var/lib/cni (containerd 1.6 cannot move it): removed
+    // after, when this test made it.
+    const cniCacheExisted = await Deno.stat("/var/lib/cni").then(() => true, () => false);
     const dir = `${ctx.dir}/cri`;
     await Deno.mkdir(`${dir}/net.d`, { recursive: true });
     await Deno.mkdir(`${dir}/logs`, { recursive: true });
@@ -205,6 +208,11 @@ ociTest(
       cri.close();
       await c.stop();
       removeEmptyCgroup("k8s.io"); // containerd's parent group of the pod's containers, as runc leaves it
+      if (!cniCacheExisted) {
+        for (const d of ["/var/lib/cni/results", "/var/lib/cni"]) {
+          await Deno.remove(d).catch(() => {});
+        }
+      }
     }
   },
   { needs: ["containerd"] },
