@@ -17,7 +17,7 @@
 //   oci        tsbox-runc beside runc: `run` of one bundle (goal <= 1.5x, with Deno's floors),
 //              `ctr run --rm` through containerd's runc shim, `podman --runtime` (scripts/bench-oci.ts)
 //
-//   deno task bench [--only startup,cgroup,...] [--runs N]
+//   deno task bench [--only startup,cgroup,...] [--runs N] [--baseline DIR (oci: another checkout)]
 // Installs what it compares against (runc, podman, iperf3) with apt-get when missing.
 
 import { cleanupRoot, host, makeRoot, tsbox, TSBOX_PERMS } from "../tests/lib/harness.ts";
@@ -393,7 +393,10 @@ try {
     await ensure("containerd", "containerd");
     await ensure("podman", "podman");
     const { benchOci } = await import("./bench-oci.ts");
-    summary.push(...await benchOci({ runs: Math.min(runs, 20) }));
+    const baseline = args.includes("--baseline") ? args[args.indexOf("--baseline") + 1] : undefined;
+    summary.push(
+      ...await benchOci({ runs: Math.min(runs, 20), ...(baseline ? { baseline } : {}) }),
+    );
   }
 } finally {
   await cleanupRoot(root);
