@@ -14,8 +14,10 @@
 //              120 layers vs 1 (scripts/bench-image.ts)
 //   logs       lateness of a quiet container's lines beside one running `yes`, run -d beside it
 //              (scripts/bench-logs.ts)
+//   oci        tsbox-runc beside runc: `run` of one bundle (goal <= 1.5x, with Deno's floors),
+//              `ctr run --rm` through containerd's runc shim, `podman --runtime` (scripts/bench-oci.ts)
 //
-//   deno task bench [--only startup,cgroup,...] [--runs N]
+//   deno task bench [--only startup,cgroup,...] [--runs N] [--baseline DIR (oci: another checkout)]
 // Installs what it compares against (runc, podman, iperf3) with apt-get when missing.
 
 import { cleanupRoot, host, makeRoot, tsbox, TSBOX_PERMS } from "../tests/lib/harness.ts";
@@ -385,6 +387,16 @@ try {
   if (want("logs")) {
     const { benchLogs, printLogsBench } = await import("./bench-logs.ts");
     summary.push(printLogsBench(await benchLogs()));
+  }
+  if (want("oci")) {
+    await ensure("runc", "runc");
+    await ensure("containerd", "containerd");
+    await ensure("podman", "podman");
+    const { benchOci } = await import("./bench-oci.ts");
+    const baseline = args.includes("--baseline") ? args[args.indexOf("--baseline") + 1] : undefined;
+    summary.push(
+      ...await benchOci({ runs: Math.min(runs, 20), ...(baseline ? { baseline } : {}) }),
+    );
   }
 } finally {
   await cleanupRoot(root);

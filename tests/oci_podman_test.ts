@@ -3,87 +3,11 @@
 // runs inside a network namespace this test made (nsenter --net), and its
 // containers use `--network none` or a pod's own namespace: no bridge, no
 // rule, nothing in the machine's network namespace.
-// containers.conf lowers the default NOFILE/NPROC limits Podman asks for as
-// root (1048576): raising a hard limit needs CAP_SYS_RESOURCE, which some
-// hosts (this CI's VM) withhold even from root. runc fails there the same way.
+// The private Podman is tests/oci/podman.ts.
 
 import assert from "node:assert/strict";
-import { busyboxTarball, host, type RunResult } from "./lib/harness.ts";
-import { TestNetns } from "./lib/netns.ts";
-import { ociTest, removeEmptyCgroup, RUNTIME } from "./oci/lib.ts";
-
-/** A private Podman: storage, run state and config under `dir`, inside namespace `ns`. */
-class Podman {
-  constructor(readonly dir: string, readonly ns: TestNetns) {}
-
-  static async make(dir: string): Promise<Podman> {
-    const ns = await TestNetns.create("podman");
-    const p = new Podman(`${dir}/podman`, ns);
-    await Deno.mkdir(p.dir, { recursive: true });
-    await Deno.writeTextFile(
-      `${p.dir}/containers.conf`,
-      '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n',
-    );
-    const r = await p.run(["import", await busyboxTarball(), "localhost/busybox"]);
-    assert.equal(r.code, 0, r.stderr);
-    return p;
-  }
-
-  /** `podman ARGS` as a subprocess; `tty` runs it under script(1) for -t. */
-  async run(args: string[], opts: { tty?: boolean } = {}): Promise<RunResult> {
-    const cmd = [
-      "env",
-      `CONTAINERS_CONF=${this.dir}/containers.conf`,
-      "podman",
-      "--root",
-      `${this.dir}/root`,
-      "--runroot",
-      `${this.dir}/run`,
-      "--cgroup-manager",
-      "cgroupfs",
-      "--events-backend",
-      "file",
-      "--runtime",
-      RUNTIME,
-      ...args,
-    ];
-    if (opts.tty) {
-      const quoted = cmd.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-      return await this.ns.run(["script", "-qec", quoted, "/dev/null"], {
-        check: false,
-        stdin: "",
-      });
-    }
-    return await this.ns.run(cmd, { check: false });
-  }
-
-  async ok(args: string[]): Promise<string> {
-    const r = await this.run(args);
-    assert.equal(r.code, 0, `podman ${args.join(" ")}: ${r.stderr}`);
-    return r.stdout;
-  }
-
-  /** Removes every container and pod, unmounts the storage, deletes the namespace. */
-  async cleanup(): Promise<void> {
-    await this.run(["pod", "rm", "-af"]);
-    await this.run(["rm", "-af"]);
-    await this.run(["system", "reset", "-f"]);
-    const mounts = (await Deno.readTextFile("/proc/self/mountinfo")).split("\n")
-      .map((l) => l.split(" ")[4] ?? "").filter((m) => m.startsWith(this.dir)).reverse();
-    for (const m of mounts) await host("umount", ["-l", m], { check: false });
-    removeEmptyCgroup("libpod_parent");
-    await this.ns.delete();
-  }
-}
-
-async function withPodman(dir: string, fn: (p: Podman) => Promise<void>): Promise<void> {
-  const p = await Podman.make(dir);
-  try {
-    await fn(p);
-  } finally {
-    await p.cleanup();
-  }
-}
+import { ociTest } from "./oci/lib.ts";
+import { withPodman } from "./oci/podman.ts";
 
 const NONE = ["--network", "none"];
 

@@ -5,6 +5,8 @@
 //   tsbox/error-style          error messages start lower-case (they chain with ": ")
 //   tsbox/no-external-tools    product code starts no external program (Deno.Command)
 //   tsbox/cgroup-files         only src/cgroups/ names cgroup files (tasks, cgroup.procs)
+//   tsbox/thin-front-end       src/cli/ makes no kernel call and no SQL: it imports neither
+//                              ffi/ nor src/state/ nor the runtime's or cgroups' acting modules
 
 function isProduct(filename: string): boolean {
   return !/(_test\.ts|\/tests\/|\/scripts\/)/.test(filename);
@@ -52,6 +54,23 @@ const plugin: Deno.lint.Plugin = {
                   "src/runtime/ must not import src/cli/: the CLI calls the runtime, not the reverse",
               });
             }
+          },
+        };
+      },
+    },
+    "thin-front-end": {
+      create(ctx) {
+        const acting =
+          /(^|\/)ffi\/|\/state\/|\/runtime\/(executor|exec|process|console|hooks|userns)\.ts$|\/cgroups\/(open|fs|hybrid|driver_v[12]|v1\/|v2\/)/;
+        return {
+          ImportDeclaration(node) {
+            if (!isProduct(ctx.filename) || !ctx.filename.includes("/src/cli/")) return;
+            if (node.importKind === "type" || !acting.test(node.source.value)) return;
+            ctx.report({
+              node,
+              message:
+                "a front end (src/cli/) parses, validates and prints: it calls the engine (src/container/), not the kernel or the state database",
+            });
           },
         };
       },

@@ -9,14 +9,14 @@
 // - start and exec: a new process joins the group before its first
 //   instruction (joinPlan): clone3 CLONE_INTO_CGROUP for the v2 hierarchy,
 //   and the process writes "0" to the v1 hierarchies' files itself while it
-//   waits on the sync pipe (src/runtime/executor.ts, exec.ts).
+//   waits on the sync pipe (src/runtime/executor.ts, exec.ts); cgroup_join.ts.
 // - exit: afterExit reads the OOM-kill counter and kills whatever is left, so
 //   no process outlives its container's init; the undo destroys the group.
 // Documentation/admin-guide/cgroup-v2.rst, cgroup-v1/cgroups.rst; clone3(2)
 // CLONE_INTO_CGROUP.
 
 import { Errno } from "../../ffi/errno.ts";
-import { SyscallError, sysRaw } from "../../ffi/syscall.ts";
+import { SyscallError } from "../../ffi/syscall.ts";
 import { pathExists } from "../cgroups/fs.ts";
 import { readHostInfo } from "../cgroups/host.ts";
 import { cgroupHost } from "../cgroups/open.ts";
@@ -29,31 +29,13 @@ import { type ResourceHost, statHostDevice } from "../spec/resources.ts";
 import { addResource, type ContainerRecord, listResources } from "../state/containers.ts";
 import { getGroup } from "../state/groups.ts";
 import { checkGroupName } from "./cgroup_paths.ts";
+import { type JoinPlan, joinPlan } from "./cgroup_join.ts";
 import type { Created } from "./create.ts";
 import { type CgroupInfo, ensureGroups, limitsInfo, pruneDefaultParent } from "./groups.ts";
 import { registerUndo } from "./remove.ts";
 
-export { cgroupHost };
+export { cgroupHost, type JoinPlan, joinPlan };
 export { checkGroupName, containerCgroupPath, DEFAULT_PARENT, groupPath } from "./cgroup_paths.ts";
-
-/** How a new process joins a container's group before its first instruction. */
-export interface JoinPlan {
-  /** Group path relative to the hierarchy roots. */
-  path: string;
-  /** A cgroup v2 directory fd for clone3 CLONE_INTO_CGROUP (none on legacy hosts). */
-  dirFd?: number;
-  /**
-   * Files of the v1 hierarchies the child writes "0" to, moving itself: a
-   * process moving itself skips the global cgroup_threadgroup_rwsem and its
-   * RCU grace period (about 1.5 ms per hierarchy when the parent writes the
-   * child's pid instead). See cgroup_procs_write_start().
-   */
-  selfJoin: string[];
-  /** Moves `pid` into the group, in every hierarchy (when clone3 could not start it there). */
-  place(pid: number): void;
-  /** Releases fds held for the join. */
-  close(): void;
-}
 
 /** A prepared cgroup for a container's first process. */
 export interface CgroupPlan extends JoinPlan {
@@ -121,25 +103,6 @@ export function retrying<T>(fn: () => T): T {
       if (attempt === 3 || !hasErrno(e, Errno.ENOENT)) throw e;
     }
   }
-}
-
-/**
- * How a new process joins the existing group `path`: the same driver calls
- * for a container's first process (prepareCgroup) and for `exec`.
- */
-export function joinPlan(path: string): JoinPlan {
-  const { driver } = cgroupHost();
-  let dirFd = driver.cgroupDirFd(path);
-  return {
-    path,
-    ...(dirFd !== undefined ? { dirFd } : {}),
-    selfJoin: driver.selfJoinFiles(path),
-    place: (pid) => driver.addProcess(path, pid),
-    close: () => {
-      if (dirFd !== undefined) sysRaw("close", [dirFd]);
-      dirFd = undefined;
-    },
-  };
 }
 
 /**

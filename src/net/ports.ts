@@ -114,7 +114,10 @@ export function exposedPorts(
     if (!Number.isInteger(n) || n < 1 || n > 65535 || !PROTOS.includes(p as Proto)) continue;
     out.push({ containerPort: n, proto: p as Proto });
   }
-  return out.sort((a, b) => a.containerPort - b.containerPort || a.proto.localeCompare(b.proto));
+  // Not localeCompare: its first call loads ICU's collator (7-15 ms of a `run -p`).
+  return out.sort((a, b) =>
+    a.containerPort - b.containerPort || (a.proto < b.proto ? -1 : a.proto > b.proto ? 1 : 0)
+  );
 }
 
 /** Whether two bindings want the same host socket (same protocol and port, overlapping address). */

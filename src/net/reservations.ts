@@ -71,5 +71,7 @@ export function bindingsOf(containerId: string, st: State = state()): PortBindin
     containerId,
     NETWORK_KIND,
   ).map((r) => JSON.parse(r.data) as PortBinding)
-    .sort((a, b) => a.containerPort - b.containerPort || a.proto.localeCompare(b.proto));
+    .sort((a, b) =>
+      a.containerPort - b.containerPort || (a.proto < b.proto ? -1 : a.proto > b.proto ? 1 : 0)
+    );
 }

@@ -22,6 +22,16 @@ export const RUNTIME = Deno.env.get("TSBOX_RUNTIME") || `${repo}scripts/tsbox-ru
 /** Whether the runtime under test is runc (for the few tests of tsbox-only features). */
 export const IS_RUNC = /(^|\/)runc$/.test(RUNTIME);
 
+/**
+ * Runs the runtime once before any test: scripts/tsbox-runc (re)makes its bundle on its first
+ * call after a change (0.2 s, longer on a fresh machine that fetches the bundler), which must
+ * not happen under a caller with a timeout (containerd's shim).
+ */
+export async function warmRuntime(): Promise<void> {
+  await new Deno.Command(RUNTIME, { args: ["--version"], stdout: "null", stderr: "null" })
+    .output().catch(() => {});
+}
+
 /** A JSON object (config.json and its parts, loosely typed for tests). */
 // deno-lint-ignore no-explicit-any
 export type Json = any;
@@ -294,6 +304,7 @@ export function ociTest(
     sanitizeResources: false,
     sanitizeOps: false,
     fn: async () => {
+      await warmRuntime();
       const before = await snapshot();
       const dir = await Deno.makeTempDir({ prefix: "tsbox-oci-" });
       // A container root in a user namespace must reach its bundle.

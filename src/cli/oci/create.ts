@@ -4,10 +4,11 @@
 import { UsageError } from "../../errors.ts";
 import { bool, type FlagDef, formatHelp, int, parseFlags, str } from "../flags.ts";
 import { loadBundle } from "./bundle.ts";
-import { cgroupPathFor } from "./cgroup_path.ts";
-import { createContainer } from "./engine_create.ts";
-import type { GlobalOptions } from "./log.ts";
-import { checkId } from "./store.ts";
+import { cgroupPathFor } from "../../container/oci/cgroup_path.ts";
+import { createContainer, type CreateRequest } from "../../container/oci/create.ts";
+import { checkId } from "../../container/oci/store.ts";
+import { Tracer } from "../../runtime/trace.ts";
+import { type GlobalOptions, ociContext } from "./log.ts";
 
 /** Flags shared by create and run. */
 export const CREATE_FLAGS: FlagDef[] = [
@@ -55,19 +56,17 @@ export function createOptions(g: GlobalOptions, verb: string, args: string[], de
   if (consoleSocket && !spec.process?.terminal) {
     throw new UsageError("--console-socket given but process.terminal is false");
   }
-  return {
-    help: false as const,
-    flags,
-    req: {
-      id,
-      bundle,
-      spec,
-      cgroupPath,
-      preserveFds,
-      ...(pidFile ? { pidFile } : {}),
-      ...(consoleSocket ? { consoleSocket } : {}),
-    },
+  const req: CreateRequest = {
+    id,
+    bundle,
+    spec,
+    cgroupPath,
+    preserveFds,
+    ...(pidFile ? { pidFile } : {}),
+    ...(consoleSocket ? { consoleSocket } : {}),
+    ...(g.trace ? { trace: new Tracer(true) } : {}),
   };
+  return { help: false as const, flags, req };
 }
 
 /** Entry point of `tsbox-runc create`. */
@@ -80,6 +79,6 @@ export async function main(g: GlobalOptions, args: string[]): Promise<number> {
   if (o.req.spec.process?.terminal && !o.req.consoleSocket) {
     throw new UsageError("process.terminal needs --console-socket with create");
   }
-  await createContainer(g, o.req);
+  await createContainer(ociContext(g), o.req);
   return 0;
 }

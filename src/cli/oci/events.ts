@@ -5,10 +5,9 @@
 import type { CgroupStats } from "../../cgroups/driver.ts";
 import { UsageError } from "../../errors.ts";
 import { bool, type FlagDef, formatHelp, parseFlags, str } from "../flags.ts";
-import { load, statusOf } from "./engine.ts";
-import { stats } from "./engine_ops.ts";
-import type { GlobalOptions } from "./log.ts";
-import { checkId } from "./store.ts";
+import { containerStats } from "../../container/oci/ops.ts";
+import { checkId } from "../../container/oci/store.ts";
+import { type GlobalOptions, ociContext } from "./log.ts";
 
 const FLAGS: FlagDef[] = [
   { name: "stats", type: "bool", help: "print one stats event and exit" },
@@ -78,12 +77,12 @@ export async function main(g: GlobalOptions, args: string[]): Promise<number> {
   const id = checkId(positionals[0]);
   const interval = parseDuration(str(flags, "interval") ?? "5s");
   for (;;) {
-    const rec = load(g, id);
-    if (statusOf(g, rec) === "stopped") {
+    const s = containerStats(ociContext(g), id);
+    if (!s) {
       if (bool(flags, "stats")) throw new UsageError("container not running");
       return 0;
     }
-    console.log(JSON.stringify({ type: "stats", id, data: goRuncStats(stats(g, rec)) }));
+    console.log(JSON.stringify({ type: "stats", id, data: goRuncStats(s) }));
     if (bool(flags, "stats")) return 0;
     await new Promise((r) => setTimeout(r, interval));
   }

@@ -1,16 +1,11 @@
 // tsbox-runc exec: run a new process in a running container (runc exec),
 // from --process P.json or from the container's own process with new args.
 
-import { sysRaw } from "../../../ffi/syscall.ts";
+import { execInContainer } from "../../container/oci/ops.ts";
 import { UsageError } from "../../errors.ts";
-import { relayConsole } from "../../runtime/console.ts";
-import { waitPidfd } from "../../runtime/process.ts";
 import type { Process } from "../../spec/types.ts";
 import { bool, type FlagDef, formatHelp, int, list, parseFlags, str } from "../flags.ts";
-import { load } from "./engine.ts";
-import { execIn } from "./engine_ops.ts";
-import type { GlobalOptions } from "./log.ts";
-import { checkId } from "./store.ts";
+import { type GlobalOptions, ociContext } from "./log.ts";
 
 const FLAGS: FlagDef[] = [
   { name: "process", short: "p", type: "string", value: "FILE", help: "process.json to run" },
@@ -82,30 +77,15 @@ export async function main(g: GlobalOptions, args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const [idArg, ...cmd] = positionals;
-  const rec = load(g, checkId(idArg));
-  const process = buildProcess(rec.config.process!, flags, cmd);
+  const [id, ...cmd] = positionals;
+  if (!id) throw new UsageError(`"exec" requires the container id`);
   const consoleSocket = str(flags, "console-socket");
-  if (consoleSocket && !process.terminal) {
-    throw new UsageError("--console-socket given but the process has no terminal");
-  }
-  const started = execIn(g, rec, {
-    process,
-    preserveFds: int(flags, "preserve-fds") ?? 0,
-    ...(consoleSocket ? { consoleSocket } : {}),
-  });
   const pidFile = str(flags, "pid-file");
-  if (pidFile) Deno.writeTextFileSync(pidFile, String(started.pid));
-  if (bool(flags, "detach")) {
-    if (started.console !== undefined) sysRaw("close", [started.console]);
-    sysRaw("close", [started.pidfd]);
-    return 0;
-  }
-  const relay = started.console !== undefined ? relayConsole(started.console) : undefined;
-  const status = await waitPidfd(started.pidfd);
-  if (relay) {
-    await relay.done;
-    relay.restore();
-  }
-  return status.code;
+  return await execInContainer(ociContext(g), id, {
+    process: (base) => buildProcess(base, flags, cmd),
+    preserveFds: int(flags, "preserve-fds") ?? 0,
+    detach: bool(flags, "detach"),
+    ...(consoleSocket ? { consoleSocket } : {}),
+    ...(pidFile ? { pidFile } : {}),
+  });
 }

@@ -2,9 +2,8 @@
 
 import { bool, type FlagDef, formatHelp, parseFlags, str } from "../flags.ts";
 import { UsageError } from "../../errors.ts";
-import { load, stateOf, statusOf } from "./engine.ts";
-import type { GlobalOptions } from "./log.ts";
-import { listIds } from "./store.ts";
+import { listStates } from "../../container/oci/lifecycle.ts";
+import { type GlobalOptions, ociContext } from "./log.ts";
 
 const FLAGS: FlagDef[] = [
   { name: "format", short: "f", type: "string", value: "table|json", help: "output format" },
@@ -23,14 +22,7 @@ export function main(g: GlobalOptions, args: string[]): Promise<number> {
     return Promise.resolve(0);
   }
   if (positionals.length) throw new UsageError(`"list" takes no arguments`);
-  const states = listIds(g.root).flatMap((id) => {
-    try {
-      const rec = load(g, id);
-      return [stateOf(rec, statusOf(g, rec))];
-    } catch {
-      return [];
-    }
-  });
+  const states = listStates(ociContext(g));
   if (bool(flags, "quiet")) {
     for (const s of states) console.log(s.id);
   } else if (str(flags, "format") === "json") {

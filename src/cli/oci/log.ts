@@ -4,6 +4,8 @@
 // message they show ({"level":"error","msg":"...","time":"..."}, logrus's JSON).
 // Without --log, messages go to stderr only.
 
+import type { OciContext } from "../../container/oci/store.ts";
+
 /** Global options every verb receives. */
 export interface GlobalOptions {
   /** State directory (--root). */
@@ -15,6 +17,13 @@ export interface GlobalOptions {
   systemdCgroup: boolean;
   /** --rootless: accepted; tsbox-runc needs root (auto and false are the same). */
   rootless: string;
+  /** --trace: each step of create/run with its duration, on stderr. */
+  trace?: boolean;
+}
+
+/** The engine's view of the global options: the store and the log. */
+export function ociContext(g: GlobalOptions): OciContext {
+  return { root: g.root, log: (level, msg) => logLine(g, level, msg) };
 }
 
 /** Formats one log line. */

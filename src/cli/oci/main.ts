@@ -2,6 +2,9 @@
 // shim, Podman's conmon and CRI-O call). Parses the global flags, dispatches
 // to one file per verb, and turns an error into runc's behaviour: the message
 // on stderr and as an "error" line in the --log file, exit status 1.
+// scripts/tsbox-runc runs this file itself, not main.ts: Deno reads every
+// module a program may import before it starts, and main.ts can import every
+// Docker verb (about 220 files to read, 5 ms; this one's graph is about 90).
 
 import { formatError } from "../../errors.ts";
 import { type FlagDef, formatHelp, parseFlags, str } from "../flags.ts";
@@ -48,6 +51,7 @@ const GLOBAL_FLAGS: FlagDef[] = [
   { name: "debug", type: "bool", help: "debug output in the log" },
   { name: "systemd-cgroup", type: "bool", help: 'cgroupsPath is "slice:prefix:name"' },
   { name: "rootless", type: "string", value: "auto|true|false", help: "accepted; needs root" },
+  { name: "trace", type: "bool", help: "print each step of create/run with its duration" },
   { name: "criu", type: "string", value: "PATH", help: "ignored (checkpoint is not supported)" },
   { name: "help", short: "h", type: "bool", help: "show help" },
   { name: "version", short: "v", type: "bool", help: "print the version" },
@@ -95,6 +99,7 @@ export async function ociMain(argv: string[]): Promise<number> {
     g.debug = flags.debug === true;
     g.systemdCgroup = flags["systemd-cgroup"] === true;
     g.rootless = str(flags, "rootless") ?? "auto";
+    g.trace = flags.trace === true;
     const [verb, ...rest] = positionals;
     if (flags.version === true) {
       console.log(`tsbox-runc version 0.1.0\nspec: 1.1.0\ndeno: ${Deno.version.deno}`);
@@ -115,4 +120,9 @@ export async function ociMain(argv: string[]): Promise<number> {
     if (g.debug && e instanceof Error) console.error(e.stack);
     return 1;
   }
+}
+
+if (import.meta.main) {
+  // The entry point of scripts/tsbox-runc (the second main, beside main.ts).
+  Deno.exit(await ociMain(Deno.args));
 }

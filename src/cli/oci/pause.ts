@@ -3,10 +3,8 @@
 
 import { UsageError } from "../../errors.ts";
 import { bool, type FlagDef, formatHelp, parseFlags } from "../flags.ts";
-import { load } from "./engine.ts";
-import { pause, resume } from "./engine_ops.ts";
-import type { GlobalOptions } from "./log.ts";
-import { checkId, withLock } from "./store.ts";
+import { pauseContainer, resumeContainer } from "../../container/oci/ops.ts";
+import { type GlobalOptions, ociContext } from "./log.ts";
 
 const FLAGS: FlagDef[] = [{ name: "help", short: "h", type: "bool", help: "show help" }];
 
@@ -20,8 +18,7 @@ export function verb(name: "pause" | "resume") {
         return 0;
       }
       if (positionals.length !== 1) throw new UsageError(`"${name}" requires exactly 1 argument`);
-      const id = checkId(positionals[0]);
-      await withLock(g.root, id, () => (name === "pause" ? pause : resume)(g, load(g, id)));
+      await (name === "pause" ? pauseContainer : resumeContainer)(ociContext(g), positionals[0]!);
       return 0;
     },
   };

@@ -3,10 +3,8 @@
 
 import { UsageError } from "../../errors.ts";
 import { bool, type FlagDef, formatHelp, parseFlags, str } from "../flags.ts";
-import { load } from "./engine.ts";
-import { pids } from "./engine_ops.ts";
-import type { GlobalOptions } from "./log.ts";
-import { checkId } from "./store.ts";
+import { containerPids, containerProcesses } from "../../container/oci/ops.ts";
+import { type GlobalOptions, ociContext } from "./log.ts";
 
 const FLAGS: FlagDef[] = [
   { name: "format", short: "f", type: "string", value: "table|json", help: "output format" },
@@ -24,18 +22,14 @@ export function main(g: GlobalOptions, args: string[]): Promise<number> {
     return Promise.resolve(0);
   }
   if (!positionals.length) throw new UsageError(`"ps" requires the container id`);
-  const list = pids(g, load(g, checkId(positionals[0])));
+  const ctx = ociContext(g);
   if (str(flags, "format") === "json") {
-    console.log(JSON.stringify(list));
+    console.log(JSON.stringify(containerPids(ctx, positionals[0]!)));
     return Promise.resolve(0);
   }
   console.log("PID     CMD");
-  for (const pid of list) {
-    let cmd = "";
-    try {
-      cmd = Deno.readTextFileSync(`/proc/${pid}/cmdline`).replaceAll("\0", " ").trim();
-    } catch { /* gone */ }
-    console.log(`${String(pid).padEnd(8)}${cmd}`);
+  for (const p of containerProcesses(ctx, positionals[0]!)) {
+    console.log(`${String(p.pid).padEnd(8)}${p.cmd}`);
   }
   return Promise.resolve(0);
 }

@@ -2,9 +2,8 @@
 
 import { UsageError } from "../../errors.ts";
 import { bool, type FlagDef, formatHelp, parseFlags } from "../flags.ts";
-import { load, startCreated } from "./engine.ts";
-import type { GlobalOptions } from "./log.ts";
-import { checkId, withLock } from "./store.ts";
+import { startContainer } from "../../container/oci/lifecycle.ts";
+import { type GlobalOptions, ociContext } from "./log.ts";
 
 const FLAGS: FlagDef[] = [{ name: "help", short: "h", type: "bool", help: "show help" }];
 const HELP = formatHelp("runtime start ID", "Start a created container.", [
@@ -19,7 +18,6 @@ export async function main(g: GlobalOptions, args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError(`"start" requires exactly 1 argument`);
-  const id = checkId(positionals[0]);
-  await withLock(g.root, id, () => startCreated(g, load(g, id)));
+  await startContainer(ociContext(g), positionals[0]!);
   return 0;
 }

@@ -2,9 +2,8 @@
 
 import { UsageError } from "../../errors.ts";
 import { bool, type FlagDef, formatHelp, parseFlags } from "../flags.ts";
-import { load, stateOf, statusOf } from "./engine.ts";
-import type { GlobalOptions } from "./log.ts";
-import { checkId } from "./store.ts";
+import { containerState } from "../../container/oci/lifecycle.ts";
+import { type GlobalOptions, ociContext } from "./log.ts";
 
 const FLAGS: FlagDef[] = [{ name: "help", short: "h", type: "bool", help: "show help" }];
 const HELP = formatHelp("runtime state ID", "Print the state of a container as JSON.", [
@@ -19,7 +18,6 @@ export function main(g: GlobalOptions, args: string[]): Promise<number> {
     return Promise.resolve(0);
   }
   if (positionals.length !== 1) throw new UsageError(`"state" requires exactly 1 argument`);
-  const rec = load(g, checkId(positionals[0]));
-  console.log(JSON.stringify(stateOf(rec, statusOf(g, rec)), null, "  "));
+  console.log(JSON.stringify(containerState(ociContext(g), positionals[0]!), null, "  "));
   return Promise.resolve(0);
 }

@@ -5,10 +5,9 @@
 import { UsageError } from "../../errors.ts";
 import type { Resources } from "../../spec/types.ts";
 import { bool, type FlagDef, formatHelp, int, parseFlags, str } from "../flags.ts";
-import { load } from "./engine.ts";
-import { update } from "./engine_ops.ts";
-import type { GlobalOptions } from "./log.ts";
-import { checkId, withLock } from "./store.ts";
+import { updateContainer } from "../../container/oci/ops.ts";
+import { checkId } from "../../container/oci/store.ts";
+import { type GlobalOptions, ociContext } from "./log.ts";
 
 const FLAGS: FlagDef[] = [
   { name: "resources", short: "r", type: "string", value: "FILE|-", help: "linux.resources JSON" },
@@ -80,6 +79,6 @@ export async function main(g: GlobalOptions, args: string[]): Promise<number> {
   if (pidsLimit !== undefined) r.pids = { limit: pidsLimit };
   const weight = int(flags, "blkio-weight");
   if (weight !== undefined) r.blockIO = { ...r.blockIO, weight };
-  await withLock(g.root, id, () => Promise.resolve(update(g, load(g, id), r)));
+  await updateContainer(ociContext(g), id, r);
   return 0;
 }

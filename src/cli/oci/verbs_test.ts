@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { emptyStats } from "../../cgroups/driver.ts";
-import { parseSignal } from "./engine.ts";
+import { parseSignal } from "./kill.ts";
 import { goRuncStats, parseDuration } from "./events.ts";
 import { formatLogLine } from "./log.ts";
 import { parseBytes } from "./update.ts";

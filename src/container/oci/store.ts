@@ -1,5 +1,8 @@
-// The state of tsbox-runc's containers: one directory per container under
-// the global --root (default /run/tsbox-runc), as runc keeps /run/runc:
+// The OCI runtime's store: one directory per container under the global
+// --root of tsbox-runc (default /run/tsbox-runc), as runc keeps /run/runc.
+// A file store, not the state database: containerd and Podman call the
+// runtime once per verb, and each call reads one small file.
+//
 //
 //   <root>/<id>/state.json   what `create` recorded (OciRecord below)
 //   <root>/<id>/exec.fifo    exists from `create` until `start` (the init waits on it)
@@ -7,13 +10,21 @@
 //                            private staging mount namespace only
 //   <root>/<id>/lock         flock(2)ed by every verb that changes the container
 //
-// The status is not stored but observed: the init's pid (checked against its
-// start time, so a reused pid does not count), the fifo, the freezer.
-// Temporary home until the engine's create-from-spec API lands (issue 10 part 1).
+// The status is not stored but observed (status.ts): the init's pid (checked
+// against its start time, so a reused pid does not count), the fifo, the
+// freezer.
 
-import { Errno } from "../../../ffi/errno.ts";
 import { NotFoundError, TsboxError, UsageError } from "../../errors.ts";
 import type { Spec } from "../../spec/types.ts";
+import type { ociStatus } from "../state_machine.ts";
+
+/** What every OCI engine call gets from the front end: where the store is, where to log. */
+export interface OciContext {
+  /** State directory (tsbox-runc --root). */
+  root: string;
+  /** Writes a debug or warning line to the runtime's log (--log); never throws. */
+  log: (level: "debug" | "warning", msg: string) => void;
+}
 
 /** What `create` records. */
 export interface OciRecord {
@@ -33,7 +44,7 @@ export interface OciRecord {
 }
 
 /** runc's container states (runtime-spec runtime.md "State"), plus paused. */
-export type OciStatus = "creating" | "created" | "running" | "paused" | "stopped";
+export type OciStatus = ReturnType<typeof ociStatus>;
 
 const ID = /^[\w+\-.]+$/;
 
@@ -153,10 +164,4 @@ export function removeContainerDir(root: string, id: string): void {
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-}
-
-/** Errno of a Deno error, if any (used to tell ENOENT from the rest). */
-export function isNotFound(e: unknown): boolean {
-  return e instanceof Deno.errors.NotFound ||
-    (e instanceof Error && "errno" in e && (e as { errno: number }).errno === Errno.ENOENT);
 }

@@ -1,7 +1,11 @@
-// `tsbox-runc create`'s part of the OCI lifecycle (see engine.ts): the state
+// The OCI runtime's `create` and `run` (see lifecycle.ts): the state
 // directory, the exec fifo, the cgroup, and the container's init, left
-// waiting on the fifo. Kept apart from engine.ts so that the verbs callers
-// run most often (state, kill, delete) do not load the executor.
+// waiting on the fifo. The init is started by the same executor as every
+// other container (src/runtime/executor.ts: staging mounts, the syscall
+// program, seccomp) and joins its cgroup the same way (joinPlan: clone3
+// CLONE_INTO_CGROUP for v2, the child's own write to the v1 hierarchies).
+// Kept apart from lifecycle.ts so that state, kill and delete do not load
+// the executor.
 
 import {
   AF_UNIX,
@@ -16,22 +20,34 @@ import { sys, sysRaw } from "../../../ffi/syscall.ts";
 import type { CgroupLayout } from "../../cgroups/detect.ts";
 import { cgroupHost } from "../../cgroups/open.ts";
 import { TsboxError, UsageError } from "../../errors.ts";
-import { startContainer } from "../../runtime/executor.ts";
-import { runHooks } from "../../runtime/hooks.ts";
+import { startContainer as startInit } from "../../runtime/executor.ts";
+import { NO_TRACE, type Tracer } from "../../runtime/trace.ts";
 import type { Spec } from "../../spec/types.ts";
-import { cgroups, createdNamespaces, pruneDefaultParent, rootfsOf, stateOf } from "./engine.ts";
-import { type GlobalOptions, logLine } from "./log.ts";
+import { joinPlan } from "../cgroup_join.ts";
+import {
+  cgroups,
+  createdNamespaces,
+  deleteLocked,
+  load,
+  pruneDefaultParent,
+  rootfsOf,
+  runHooks,
+  startContainer,
+  stateOf,
+} from "./lifecycle.ts";
 import {
   makeContainerDir,
+  type OciContext,
   type OciRecord,
   procStat,
   removeContainerDir,
+  withLock,
   writeRecord,
 } from "./store.ts";
 
 const q = JSON.stringify;
 
-/** What `create` is asked for. */
+/** What `create` is asked for (checked by the front end: id, bundle, config.json). */
 export interface CreateRequest {
   id: string;
   /** Absolute bundle directory. */
@@ -43,8 +59,16 @@ export interface CreateRequest {
   /** Path of a unix socket to send the pty master to (with process.terminal). */
   consoleSocket?: string;
   preserveFds: number;
-  /** `run`: receive the pty master ourselves when there is no console socket. */
-  keepConsole?: boolean;
+  /** Steps and their durations (tsbox-runc --trace). */
+  trace?: Tracer;
+}
+
+/** A created container's init, waiting on the exec fifo. */
+export interface CreatedInit {
+  pid: number;
+  pidfd: number;
+  /** The pty master, when the caller keeps the console (run without --console-socket). */
+  console?: number;
 }
 
 /** Connects to the caller's console socket; returns the fd. */
@@ -67,18 +91,26 @@ export function connectUnix(path: string): number {
 /**
  * Creates the container: state directory, exec fifo, cgroup, and the init,
  * which is left waiting on the fifo. Returns the init's pid (and the pty
- * master when `keepConsole` asked for it). On failure everything made is
- * undone. Requires root.
+ * master when the process has a terminal and no console socket was given).
+ * On failure everything made is undone. Requires root.
  */
-export async function createContainer(
-  g: GlobalOptions,
-  req: CreateRequest,
-): Promise<{ pid: number; pidfd: number; console?: number }> {
+export async function createContainer(ctx: OciContext, req: CreateRequest): Promise<CreatedInit> {
+  try {
+    return await createSteps(ctx, req);
+  } catch (e) {
+    // "container with id exists" and config problems read as they are, as runc's.
+    if (e instanceof UsageError) throw e;
+    throw new TsboxError(`create ${req.id}`, { cause: e, exitCode: 1 });
+  }
+}
+
+async function createSteps(ctx: OciContext, req: CreateRequest): Promise<CreatedInit> {
   const { id, spec } = req;
+  const trace = req.trace ?? NO_TRACE;
   const driver = cgroups();
   const resources = spec.linux?.resources ?? {};
   driver.validate(req.cgroupPath, resources);
-  const dir = makeContainerDir(g.root, id);
+  const dir = makeContainerDir(ctx.root, id);
   const rec: OciRecord = {
     id,
     bundle: req.bundle,
@@ -90,9 +122,10 @@ export async function createContainer(
   };
   const fds: number[] = [];
   let cgroupMade = false;
+  let join: ReturnType<typeof joinPlan> | undefined;
   let pidfd: number | undefined;
   try {
-    writeRecord(g.root, rec);
+    writeRecord(ctx.root, rec);
     const fifo = `${dir}/exec.fifo`;
     sys("mknodat", [AT_FDCWD, fifo, S_IFIFO | 0o622, 0], q(fifo));
     sys("fchmodat", [AT_FDCWD, fifo, 0o622, 0], q(fifo));
@@ -109,23 +142,22 @@ export async function createContainer(
     if (driver.exists(req.cgroupPath) && driver.pids(req.cgroupPath).length) {
       throw new TsboxError(`cgroup ${q(req.cgroupPath)} already has processes`);
     }
-    driver.create(req.cgroupPath, resources);
+    trace.run(`create cgroup ${req.cgroupPath}`, () => driver.create(req.cgroupPath, resources));
     cgroupMade = true;
     const { layout } = cgroupHost();
-    const cgroupFd = driver.cgroupDirFd(req.cgroupPath);
-    if (cgroupFd !== undefined) fds.push(cgroupFd);
-    const tasks = driver.selfJoinFiles(req.cgroupPath);
+    join = joinPlan(req.cgroupPath);
     const cgroupns = createdNamespaces(spec).includes("cgroup");
     const hookState = () => ({ ...stateOf(rec, "creating"), pid: rec.pid });
 
-    const started = await startContainer({
+    const started = await startInit({
       spec,
+      trace,
       mountPoint: `${dir}/rootfs`,
       rootfs: { kind: "dir", path: rootfsOf(req.bundle, spec) },
       scratchDir: `${dir}/idmap`,
       stdio: { stdin: "inherit", stdout: "inherit", stderr: "inherit" },
-      ...(cgroupFd !== undefined ? { cgroupFd } : {}),
-      cgroupTasks: tasks,
+      ...(join.dirFd !== undefined ? { cgroupFd: join.dirFd } : {}),
+      cgroupTasks: join.selfJoin,
       mountCgroup2: layout.mode === "unified" && cgroupns,
       cgroupBinds: cgroupBinds(layout, req.cgroupPath),
       ...(consoleSocket !== undefined ? { consoleSocket } : {}),
@@ -136,8 +168,9 @@ export async function createContainer(
       setup: async (child) => {
         rec.pid = child.pid;
         rec.pidStart = procStat(child.pid)?.start ?? "";
-        writeRecord(g.root, rec);
-        if (cgroupFd !== undefined && !child.inCgroup) driver.addProcess(req.cgroupPath, child.pid);
+        writeRecord(ctx.root, rec);
+        // Only when clone3 could not start it in its cgroup2 group (old kernels).
+        if (join!.dirFd !== undefined && !child.inCgroup) join!.place(child.pid);
         const adj = spec.process?.oomScoreAdj;
         if (adj !== undefined) writeFileText(`/proc/${child.pid}/oom_score_adj`, String(adj));
         await runHooks("prestart", spec.hooks?.prestart, { state: hookState() });
@@ -155,7 +188,7 @@ export async function createContainer(
     });
     pidfd = started.pidfd;
     if (req.pidFile) writePidFile(req.pidFile, started.pid);
-    logLine(g, "debug", `created ${id}: init pid ${started.pid}`);
+    ctx.log("debug", `created ${id}: init pid ${started.pid}`);
     return {
       pid: started.pid,
       pidfd: started.pidfd,
@@ -168,10 +201,57 @@ export async function createContainer(
     }
     if (cgroupMade) await driver.destroy(req.cgroupPath).catch(() => {});
     pruneDefaultParent(driver);
-    removeContainerDir(g.root, id);
+    removeContainerDir(ctx.root, id);
     throw e;
   } finally {
+    join?.close();
     for (const fd of fds) sysRaw("close", [fd]);
+  }
+}
+
+/**
+ * `run`: creates and starts the container; unless `detach`, waits for its
+ * init (a child of this process), relays its terminal when it has one and no
+ * console socket was given, forwards SIGTERM, SIGINT and SIGHUP to it, then
+ * deletes it (unless `keep`) and returns its exit status. Requires root.
+ */
+export async function runContainer(
+  ctx: OciContext,
+  req: CreateRequest,
+  opts: { detach: boolean; keep: boolean },
+): Promise<number> {
+  const trace = req.trace ?? NO_TRACE;
+  const created = await createContainer(ctx, req);
+  await trace.runAsync("start (exec fifo)", () => startContainer(ctx, req.id));
+  if (opts.detach) {
+    if (created.console !== undefined) sysRaw("close", [created.console]);
+    sysRaw("close", [created.pidfd]);
+    return 0;
+  }
+  const { relayConsole } = await import("../../runtime/console.ts");
+  const { waitPidfd } = await import("../../runtime/process.ts");
+  const relay = created.console !== undefined ? relayConsole(created.console) : undefined;
+  const forward = (sig: Deno.Signal, n: number) => {
+    const h = () => sysRaw("pidfd_send_signal", [created.pidfd, n, null, 0]);
+    Deno.addSignalListener(sig, h);
+    return () => Deno.removeSignalListener(sig, h);
+  };
+  const undo = [forward("SIGTERM", 15), forward("SIGINT", 2), forward("SIGHUP", 1)];
+  try {
+    const status = await waitPidfd(created.pidfd);
+    trace.line("parent", `init exited (status ${status.code})`);
+    if (relay) {
+      await relay.done;
+      relay.restore();
+    }
+    if (!opts.keep) {
+      await withLock(ctx.root, req.id, () => deleteLocked(ctx, load(ctx, req.id), true));
+      trace.line("parent", "delete (kill, cgroup, state)");
+    }
+    return status.code;
+  } finally {
+    for (const u of undo) u();
+    sysRaw("close", [created.pidfd]);
   }
 }
 
@@ -194,7 +274,8 @@ export function cgroupBinds(
   if (layout.v2Root && exists(`${layout.v2Root}/${path}`)) {
     out.push({ name: "unified", source: `${layout.v2Root}/${path}` });
   }
-  return out.sort((a, b) => a.name.localeCompare(b.name));
+  // Not localeCompare: its first call loads ICU's collator, about 7 ms.
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function exists(path: string): boolean {
