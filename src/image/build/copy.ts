@@ -252,27 +252,15 @@ export function writeGroups(
       else if (inline[0]) w.inline(parent, name, inline[0].data, dest);
     } else {
       const target = dest.replace(/\/+$/, "") || "/";
-      const existed = isDirInRoot(rootFd, target);
       const dirFd = w.dir(target);
       for (const g of groups) {
         if (!g.dir) {
           w.entry(dirFd, g.name, g.entries[0]!, `${target}/${g.name}`);
           continue;
         }
-        const [top, ...rest] = g.entries;
-        if (!existed && top && target !== "/") {
-          // A directory the COPY made takes the source directory's owner, mode and time.
-          const { dir, name } = split(target);
-          const parent = w.dir(dir);
-          const o = w.owner(top);
-          sys("fchownat", [parent, name, o.uid, o.gid, AT_SYMLINK_NOFOLLOW], q(target));
-          sys("fchmodat", [parent, name, opts.chmod ?? top.perm], q(target));
-          w.dirTimes.unshift({
-            dir: parent,
-            name,
-            times: timespecs(top.mtime.sec, top.mtime.nsec),
-          });
-        }
+        // The directory itself is not copied: a destination the COPY makes is 0755,
+        // owned by --chown or root (as Buildah); one that exists keeps its metadata.
+        const rest = g.entries.slice(1);
         for (const e of rest) {
           const { dir, name } = split(e.rel);
           const parentPath = dir === "/" ? target : `${target}/${dir}`.replace(/^\/\//, "/");
