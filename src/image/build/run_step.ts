@@ -9,7 +9,7 @@
 // interrupted.
 
 import { O } from "../../../ffi/constants.ts";
-import { sys } from "../../../ffi/syscall.ts";
+import { sys, sysRaw } from "../../../ffi/syscall.ts";
 import { TsboxError } from "../../errors.ts";
 import { containerDir } from "../../paths.ts";
 import { checkRunOptions } from "../../spec/run_config.ts";
@@ -21,6 +21,8 @@ import type { BuildStore, StoreImage, StoreLayer } from "./store_port.ts";
 
 /** What one RUN runs. */
 export interface RunRequest {
+  /** The container's name (Docker shows the intermediate container before it starts). */
+  name: string;
   /** The image to run on (an id). */
   image: string;
   argv: string[];
@@ -47,6 +49,7 @@ export function runOptions(r: RunRequest): RunOptions {
   const [entrypoint = "", ...command] = r.argv;
   return {
     ...defaultRunOptions(),
+    name: r.name,
     image: r.image,
     entrypoint,
     command,
@@ -176,23 +179,38 @@ function isEmpty(path: string, st: Deno.FileInfo): boolean {
   return true;
 }
 
+/** The entry of the image's layers at `rel` (topmost first; a whiteout hides it). */
+function lowerEntry(lowers: readonly string[], rel: string): Deno.FileInfo | undefined {
+  for (const l of lowers) {
+    let st: Deno.FileInfo;
+    try {
+      st = Deno.lstatSync(`${l}/${rel}`);
+    } catch {
+      continue;
+    }
+    return st.isCharDevice && st.rdev === 0 ? undefined : st;
+  }
+  return undefined;
+}
+
+/** Whether overlay marked an upper directory opaque (it hides the lower one's entries). */
+function isOpaque(path: string): boolean {
+  const v = new Uint8Array(4);
+  return sysRaw("lgetxattr", [path, "trusted.overlay.opaque", v, v.length]) > 0;
+}
+
 /**
- * Removes the empty mountpoints the engine made in an upper dir (and parents
- * made only for them), when the image's layers (`lowers`) lack them: they
- * are not the command's changes (BuildKit removes its mount stubs too).
+ * Removes the empty mountpoints the engine made in an upper dir, when the
+ * image's layers (`lowers`, topmost first) lack them: they are not the
+ * command's changes (BuildKit removes its mount stubs too). Their parents
+ * go too when they are left empty and were made for them, or were only
+ * copied up for them (same mode and owner as below: their time is all that
+ * changed). So a RUN that changes nothing adds no layer.
  */
 export function removeStubs(upper: string, lowers: readonly string[], targets: readonly string[]) {
-  const inLower = (rel: string) =>
-    lowers.some((l) => {
-      try {
-        Deno.lstatSync(`${l}/${rel}`);
-        return true;
-      } catch {
-        return false;
-      }
-    });
   for (const t of [...ENGINE_STUBS, ...targets.map((x) => x.replace(/^\/+|\/+$/g, ""))]) {
     let rel = t;
+    let first = true;
     while (rel) {
       const p = `${upper}/${rel}`;
       let st: Deno.FileInfo;
@@ -201,8 +219,15 @@ export function removeStubs(upper: string, lowers: readonly string[], targets: r
       } catch {
         break;
       }
-      if (inLower(rel) || !isEmpty(p, st)) break;
+      if (!isEmpty(p, st)) break;
+      const below = lowerEntry(lowers, rel);
+      if (below) {
+        const sameDir = !first && st.isDirectory && below.isDirectory && !isOpaque(p) &&
+          st.mode === below.mode && st.uid === below.uid && st.gid === below.gid;
+        if (!sameDir) break;
+      }
       Deno.removeSync(p);
+      first = false;
       rel = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
     }
   }
@@ -246,8 +271,14 @@ export async function runStep(host: RunHost, s: RunStep): Promise<StoreLayer | n
     volumes.push(`${pipes}:/dev/pipes:ro`);
   }
   let id: string | undefined;
+  // A name that reads like an id: the progress names the container before it exists.
+  const name = [...crypto.getRandomValues(new Uint8Array(6))].map((b) =>
+    b.toString(16).padStart(2, "0")
+  ).join("");
+  host.out(` ---> Running in ${name}`);
   try {
     const outcome = await runContainer({
+      name,
       image: s.parent.id,
       argv: s.argv,
       env: s.env,
@@ -258,7 +289,6 @@ export async function runStep(host: RunHost, s: RunStep): Promise<StoreLayer | n
     }, (started) => {
       id = started;
       host.running = started;
-      host.out(` ---> Running in ${started.slice(0, 12)}`);
     });
     if (outcome.code !== 0) {
       throw new TsboxError(
@@ -276,7 +306,7 @@ export async function runStep(host: RunHost, s: RunStep): Promise<StoreLayer | n
     return await host.store.commitUpper(outcome.upper, s.parent.layers.at(-1)?.chainId ?? null);
   } finally {
     if (id !== undefined) {
-      host.out(`Removing intermediate container ${id.slice(0, 12)}`);
+      host.out(`Removing intermediate container ${name}`);
       const { removeContainer } = await import("../../container/lifecycle.ts");
       await removeContainer(id, true).catch(() => {});
       host.running = undefined;
