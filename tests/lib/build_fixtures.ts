@@ -10,8 +10,11 @@ import { host } from "./harness.ts";
 
 const repo = new URL("../../", import.meta.url).pathname;
 
+/** Bump when the way the images are made changes (the cache is keyed by the recipe). */
+const RECIPE_VERSION = 1;
+
 async function recipeHash(): Promise<string> {
-  const text = Deno.readTextFileSync(new URL(import.meta.url));
+  const text = JSON.stringify({ v: RECIPE_VERSION, IMAGES, MIRROR });
   const h = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
   return [...h.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -119,4 +122,76 @@ export async function greetingDeb(path: string): Promise<void> {
   } finally {
     await Deno.remove(d, { recursive: true });
   }
+}
+
+/** The Python web app: serves hello() of the greeting module from the .deb on $PORT. */
+export const PY_APP = `import http.server, os, greeting
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = greeting.hello(os.environ.get("WHO", "nobody")).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+http.server.HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Handler).serve_forever()
+`;
+
+/** The Python app's Dockerfile on `base` (a Debian + python3 image). */
+export function pythonAppDockerfile(base: string): string {
+  return `FROM ${base}
+WORKDIR /app
+COPY python3-greeting.deb /tmp/
+RUN dpkg -i /tmp/python3-greeting.deb && rm /tmp/python3-greeting.deb
+COPY app.py .
+ENV PORT=8000 WHO=tsbox
+EXPOSE 8000
+USER nobody
+CMD ["python3", "app.py"]
+`;
+}
+
+/** A C program, compiled statically in the multi-stage build. */
+export const HELLO_C = `#include <stdio.h>
+int main(int argc, char **argv) { printf("hello from C, %d args\\n", argc - 1); return 0; }
+`;
+
+/** The multi-stage Dockerfile: gcc on `gcc` (a Debian image), the binary alone in scratch. */
+export function cProgramDockerfile(gcc: string): string {
+  return `FROM ${gcc} AS build
+WORKDIR /src
+COPY hello.c .
+RUN gcc -static -O2 -o /hello hello.c
+
+FROM ${gcc} AS never-needed
+RUN exit 42
+
+FROM scratch
+COPY --from=build /hello /hello
+ENTRYPOINT ["/hello"]
+CMD ["a", "b"]
+`;
+}
+
+/** Writes a build context: a directory with these files. */
+export async function writeContext(files: Record<string, string>): Promise<string> {
+  const d = await Deno.makeTempDir({ prefix: "tsbox-build-ctx-" });
+  for (const [p, text] of Object.entries(files)) {
+    await Deno.mkdir(`${d}/${p}`.replace(/\/[^/]*$/, ""), { recursive: true });
+    await Deno.writeTextFile(`${d}/${p}`, text);
+  }
+  return d;
+}
+
+/** The Python app's context (Dockerfile, app.py, the .deb). */
+export async function pythonAppContext(base: string): Promise<string> {
+  const d = await writeContext({ Dockerfile: pythonAppDockerfile(base), "app.py": PY_APP });
+  await greetingDeb(`${d}/python3-greeting.deb`);
+  return d;
+}
+
+/** The C program's context. */
+export async function cProgramContext(gcc: string): Promise<string> {
+  return await writeContext({ Dockerfile: cProgramDockerfile(gcc), "hello.c": HELLO_C });
 }
