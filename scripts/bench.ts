@@ -14,6 +14,8 @@
 //              120 layers vs 1 (scripts/bench-image.ts)
 //   logs       lateness of a quiet container's lines beside one running `yes`, run -d beside it
 //              (scripts/bench-logs.ts)
+//   build      tsbox build vs podman build of a Python app and a multi-stage C program, cold
+//              (bar <= 0.8) and fully cached (bar <= 0.3) (scripts/bench-build.ts)
 //
 //   deno task bench [--only startup,cgroup,...] [--runs N]
 // Installs what it compares against (runc, podman, iperf3) with apt-get when missing.
@@ -385,6 +387,11 @@ try {
   if (want("logs")) {
     const { benchLogs, printLogsBench } = await import("./bench-logs.ts");
     summary.push(printLogsBench(await benchLogs()));
+  }
+  if (want("build")) {
+    console.log("build");
+    const { benchBuild } = await import("./bench-build.ts");
+    summary.push(...await benchBuild({ runs: Math.min(runs, 3) }));
   }
 } finally {
   await cleanupRoot(root);

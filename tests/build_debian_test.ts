@@ -128,6 +128,8 @@ async function withPodman<T>(fn: (podman: (...a: string[]) => Promise<string>) =
       `${dir}/root`,
       "--runroot",
       `${dir}/run`,
+      "--tmpdir",
+      `${dir}/tmp`,
       "--storage-driver",
       "overlay",
       "--cgroup-manager",

@@ -512,6 +512,41 @@ rootTest(
 );
 
 rootTest(
+  "RUN --mount: a cache kept between builds, a read-only bind of the context, a tmpfs",
+  async (root) => {
+    await withContext({
+      "data/f": "from the context\n",
+      Dockerfile: [
+        "FROM busybox",
+        "RUN --mount=type=cache,target=/var/cache/app echo run >> /var/cache/app/log && wc -l < /var/cache/app/log > /count",
+        "RUN --mount=type=bind,source=data,target=/data cat /data/f > /copied && ! touch /data/f",
+        "RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && ls /scratch > /tmpfs-list",
+        "",
+      ].join("\n"),
+    }, async (ctx) => {
+      await build(root, ["-t", "mounts", ctx]);
+      await build(root, ["-t", "mounts", "--no-cache", ctx]);
+      assert.equal(
+        await sh(
+          root,
+          "mounts",
+          "cat /count /copied /tmpfs-list; ls -d /data /scratch /var/cache/app 2>&1 | wc -l",
+        ),
+        "2\nfrom the context\nx\n3\n",
+      );
+      assert.match(
+        await sh(root, "mounts", "ls /data /scratch /var/cache/app 2>&1 || true"),
+        /No such file/,
+      );
+      const p = await tsbox(["builder", "prune", "-f"], { root, expect: 0 });
+      assert.match(p.stdout, /Total reclaimed space/);
+      await build(root, ["-t", "mounts", "--no-cache", ctx]);
+      assert.equal(await sh(root, "mounts", "cat /count"), "1\n");
+    });
+  },
+);
+
+rootTest(
   "a failing RUN says its exit code and leaves no container or half-made image",
   async (root) => {
     await withContext({

@@ -12,7 +12,6 @@
 // half-made layer are removed, the steps before it stay in the cache.
 
 import { TsboxError, UsageError } from "../../errors.ts";
-import { stateRoot } from "../../paths.ts";
 import {
   addBuildResult,
   cacheForget,
@@ -29,7 +28,7 @@ import { changeTree, copyWriter, download, isLocalArchive, workdirWriter } from 
 import { parseInstructions } from "./instructions.ts";
 import { ParseError } from "./parser.ts";
 import { type BuildPlan, planBuild, type PlannedStage } from "./plan.ts";
-import { runMounts, runStep } from "./run_step.ts";
+import { cacheMountsDir, runMounts, runStep } from "./run_step.ts";
 import { collectSources, resolveInRoot, type SourceGroup, type SourceRoot } from "./sources.ts";
 import type { BuildStore, ImageDoc, StoreImage, StoreLayer } from "./store_port.ts";
 import { checksumGroups } from "./sources.ts";
@@ -236,7 +235,7 @@ class Build {
         return real ? `${this.ctx.base}/${real}` : this.ctx.base;
       },
       cacheDir: (id) => {
-        const d = `${stateRoot()}/build-cache-mounts/${encodeURIComponent(id)}`;
+        const d = `${cacheMountsDir()}/${encodeURIComponent(id)}`;
         Deno.mkdirSync(d, { recursive: true, mode: 0o755 });
         return d;
       },

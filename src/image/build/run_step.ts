@@ -11,7 +11,7 @@
 import { O } from "../../../ffi/constants.ts";
 import { sys, sysRaw } from "../../../ffi/syscall.ts";
 import { TsboxError } from "../../errors.ts";
-import { containerDir } from "../../paths.ts";
+import { containerDir, stateRoot } from "../../paths.ts";
 import { checkRunOptions } from "../../spec/run_config.ts";
 import { defaultRunOptions, type RunOptions } from "../../spec/run_options.ts";
 import { SupervisorClient } from "../../supervisor/client.ts";
@@ -112,6 +112,11 @@ export async function runContainer(
   } finally {
     client.close();
   }
+}
+
+/** Where RUN --mount=type=cache directories are kept (`builder prune` empties it). */
+export function cacheMountsDir(): string {
+  return `${stateRoot()}/build-cache-mounts`;
 }
 
 /**

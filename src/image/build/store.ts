@@ -31,6 +31,24 @@ import {
   intermediateImages,
 } from "../../state/build_cache.ts";
 import { state } from "../../state/db.ts";
+import { cacheMountsDir } from "./run_step.ts";
+
+/** Bytes of the files under `path` (not following links); 0 when it is missing. */
+function diskUsage(path: string): number {
+  let total = 0;
+  const walk = (p: string) => {
+    let st: Deno.FileInfo;
+    try {
+      st = Deno.lstatSync(p);
+    } catch {
+      return;
+    }
+    if (st.isFile) total += st.size;
+    if (st.isDirectory) { for (const e of Deno.readDirSync(p)) walk(`${p}/${e.name}`); }
+  };
+  walk(path);
+  return total;
+}
 import type { BuildStore, ImageDoc, StoreImage, StoreLayer } from "./store_port.ts";
 
 function toStoreImage(img: Image): StoreImage {
@@ -145,7 +163,10 @@ function unusedIntermediates(): string[] {
   });
 }
 
-/** `builder prune`: forgets every cache entry and removes the intermediate images no one uses. */
+/**
+ * `builder prune`: forgets every cache entry, removes the intermediate
+ * images no one uses and the RUN --mount=type=cache directories.
+ */
 export function pruneBuildCache(): { removed: string[]; reclaimed: number } {
   const doomed = unusedIntermediates();
   const before = new Map(listLayers().map((l) => [l.chainId, l.size]));
@@ -160,6 +181,10 @@ export function pruneBuildCache(): { removed: string[]; reclaimed: number } {
   const after = new Set(listLayers().map((l) => l.chainId));
   let reclaimed = 0;
   for (const [c, size] of before) if (!after.has(c)) reclaimed += size;
+  reclaimed += diskUsage(cacheMountsDir());
+  try {
+    Deno.removeSync(cacheMountsDir(), { recursive: true });
+  } catch { /* none */ }
   return { removed, reclaimed };
 }
 
