@@ -318,12 +318,13 @@ class Build {
         closers.push(() => Deno.removeSync(dir, { recursive: true }));
         for (const u of urls) groups.push(await download(u, dir, step.checksum));
       }
-      const archives = step.add && step.unpack !== false
-        ? groups.filter((g) =>
-          !g.dir && g.entries[0]!.kind === "file" && !/^https?:/.test(g.source) &&
-          isLocalArchive(g.entries[0]!.path)
-        )
-        : [];
+      const archives: SourceGroup[] = [];
+      if (step.add && step.unpack !== false) {
+        for (const g of groups) {
+          if (g.dir || g.entries[0]!.kind !== "file" || /^https?:/.test(g.source)) continue;
+          if (await isLocalArchive(g.entries[0]!.path)) archives.push(g);
+        }
+      }
       const plain = groups.filter((g) => !archives.includes(g));
       const content = await checksumGroups([...plain, ...archives], step.inline);
       return { groups: plain, archives, content, ...(fromId ? { fromId } : {}), close };

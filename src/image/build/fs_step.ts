@@ -9,7 +9,7 @@
 // names and the USER in the image's own /etc/passwd and /etc/group.
 
 import { O } from "../../../ffi/constants.ts";
-import { sys, sysRaw } from "../../../ffi/syscall.ts";
+import { sys } from "../../../ffi/syscall.ts";
 import { TsboxError } from "../../errors.ts";
 import { openDetachedOverlay } from "../../mount/detached.ts";
 import { mkdirInRoot, openInRoot, type Owner } from "../../mount/securejoin.ts";
@@ -173,19 +173,52 @@ export function copyWriter(w: CopyWrite): (rootFd: number) => Promise<void> {
   };
 }
 
-/** Whether a file of the context is a tar archive ADD unpacks (plain or gzip). */
-export function isLocalArchive(path: string): boolean {
-  const fd = sysRaw("open", [path, O.RDONLY | O.NOFOLLOW | O.CLOEXEC]);
-  if (fd < 0) return false;
+/**
+ * Whether a file of the context is a tar archive ADD unpacks: plain tar, or
+ * gzip whose content is tar (Docker's rule: anything else is copied as it
+ * is). xz and bzip2 archives, which Docker also unpacks, are refused.
+ */
+export async function isLocalArchive(path: string): Promise<boolean> {
+  const f = await Deno.open(path);
+  let head: Uint8Array;
   try {
-    const head = new Uint8Array(512);
-    const n = sysRaw("read", [fd, head, head.length]);
-    if (n <= 0) return false;
-    if (head[0] === 0x1f && head[1] === 0x8b) return true;
-    return looksLikeArchive(head.subarray(0, n));
+    const buf = new Uint8Array(512);
+    const n = await f.read(buf);
+    head = buf.subarray(0, n ?? 0);
   } finally {
-    sys("close", [fd]);
+    f.close();
   }
+  const magic = (bytes: number[]) => bytes.every((b, i) => head[i] === b);
+  if (magic([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) || magic([0x42, 0x5a, 0x68])) {
+    throw new TsboxError(
+      `ADD ${
+        q(path.split("/").pop())
+      }: xz and bzip2 archives are not unpacked by tsbox build (gzip or plain tar are): decompress it first, or COPY it`,
+      { exitCode: 1 },
+    );
+  }
+  if (!magic([0x1f, 0x8b])) return looksLikeArchive(head);
+  // gzip: unpacked only when what it holds is a tar archive.
+  const plain = (await Deno.open(path)).readable.pipeThrough(
+    new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+  );
+  const reader = plain.getReader();
+  const got = new Uint8Array(512);
+  let n = 0;
+  try {
+    while (n < got.length) {
+      const r = await reader.read();
+      if (r.done) break;
+      const take = r.value.subarray(0, got.length - n);
+      got.set(take, n);
+      n += take.length;
+    }
+  } catch {
+    return false; // not valid gzip: a file like any other
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  return looksLikeArchive(got.subarray(0, n));
 }
 
 /**
