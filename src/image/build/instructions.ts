@@ -120,7 +120,6 @@ export type Instruction =
     chown?: string;
     chmod?: string;
     link: boolean;
-    parents: boolean;
     exclude: string[];
     checksum?: string;
     keepGitDir: boolean;
@@ -316,6 +315,10 @@ export function parseInstruction(node: Node, escape: string): Instruction {
           });
         } else sources.push(w);
       }
+      if (flags.parents === true) {
+        // BuildKit's labs flag (keep the sources' parent directories): not done here.
+        throw new ParseError(line, `${kw} --parents is not supported by tsbox build`);
+      }
       if (node.cmd === "copy" && flags.checksum !== undefined) {
         throw new ParseError(line, "unknown flag: checksum");
       }
@@ -329,7 +332,6 @@ export function parseInstruction(node: Node, escape: string): Instruction {
         ...(str(flags, "chown") !== undefined ? { chown: str(flags, "chown")! } : {}),
         ...(str(flags, "chmod") !== undefined ? { chmod: str(flags, "chmod")! } : {}),
         link: flags.link === true,
-        parents: flags.parents === true,
         exclude: (flags.exclude as string[] | undefined) ?? [],
         ...(str(flags, "checksum") !== undefined ? { checksum: str(flags, "checksum")! } : {}),
         keepGitDir: flags["keep-git-dir"] === true,

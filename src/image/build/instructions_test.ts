@@ -69,6 +69,10 @@ Deno.test("parseInstructions: errors name the line", () => {
     "2: expecting boolean value for flag link, not: maybe",
   );
   assert.equal(unknownInstruction("xyzzy"), "unknown instruction: XYZZY");
+  assert.equal(
+    lineOf("FROM x\nCOPY --parents a/b /c/\n"),
+    "2: COPY --parents is not supported by tsbox build",
+  );
 });
 
 Deno.test("parseInstructions: exec and shell forms", () => {
