@@ -427,6 +427,8 @@ rootTest("a context on stdin (a tar archive, or a lone Dockerfile), and -q", asy
         "--allow-all",
         new URL("../main.ts", import.meta.url).pathname,
         "build",
+        "--network",
+        "none",
         "-q",
         "-t",
         "fromtar",
@@ -444,7 +446,7 @@ rootTest("a context on stdin (a tar archive, or a lone Dockerfile), and -q", asy
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     assert.match(new TextDecoder().decode(out.stdout), /^sha256:[0-9a-f]{64}\n$/);
     assert.equal(await sh(root, "fromtar", "cat /f"), "from tar\n");
-    const lone = await tsbox(["build", "-q", "-t", "lone", "-"], {
+    const lone = await tsbox(["build", "--network", "none", "-q", "-t", "lone", "-"], {
       root,
       stdin: "FROM busybox\nENV LONE=1\n",
       expect: 0,
