@@ -111,6 +111,14 @@ const VERBS: Record<string, { summary: string; load: () => Promise<Verb> }> = {
     summary: "Export a container's filesystem as a tar archive",
     load: async () => ({ main: (await import("./src/cli/docker/commit.ts")).exportVerb }),
   },
+  build: {
+    summary: "Build an image from a Dockerfile",
+    load: () => import("./src/cli/docker/build.ts"),
+  },
+  builder: {
+    summary: "Manage builds (prune the build cache)",
+    load: () => import("./src/cli/docker/builder.ts"),
+  },
   network: { summary: "Manage networks", load: () => import("./src/cli/docker/network.ts") },
   port: {
     summary: "List port mappings or a specific mapping for the container",

@@ -16,6 +16,8 @@
 //              (scripts/bench-logs.ts)
 //   oci        tsbox-runc beside runc: `run` of one bundle (goal <= 1.5x, with Deno's floors),
 //              `ctr run --rm` through containerd's runc shim, `podman --runtime` (scripts/bench-oci.ts)
+//   build      tsbox build vs podman build of a Python app and a multi-stage C program, cold
+//              (bar <= 0.8) and fully cached (bar <= 0.3) (scripts/bench-build.ts)
 //
 //   deno task bench [--only startup,cgroup,...] [--runs N] [--baseline DIR (oci: another checkout)]
 // Installs what it compares against (runc, podman, iperf3) with apt-get when missing.
@@ -397,6 +399,11 @@ try {
     summary.push(
       ...await benchOci({ runs: Math.min(runs, 20), ...(baseline ? { baseline } : {}) }),
     );
+  }
+  if (want("build")) {
+    console.log("build");
+    const { benchBuild } = await import("./bench-build.ts");
+    summary.push(...await benchBuild({ runs: Math.min(runs, 3) }));
   }
 } finally {
   await cleanupRoot(root);

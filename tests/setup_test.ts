@@ -118,12 +118,14 @@ Deno.test("tests refuse to use the host's own tsbox networking", () => {
     ["network", "create", "x"],
     ["network", "rm", "bridge"],
     ["network", "prune", "-f"],
+    ["build", "-t", "app", "."],
   ];
   for (const args of refused) assert.ok(touchesHostNetwork(args), args.join(" "));
   const allowed = [
     ["run", "--rm", "--network", "none", "busybox", "true"],
     ["run", "--network=host", "busybox", "true"],
     ["create", "--network", "container:web", "busybox"],
+    ["build", "--network", "none", "."],
     ["network", "ls"],
     ["network", "inspect", "bridge"],
     ["ps", "-a"],

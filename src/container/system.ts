@@ -8,6 +8,7 @@ import { removeImage } from "../image/store.ts";
 import { listNetworks, networkInUse, removeNetwork } from "../net/network.ts";
 import { containerDir } from "../paths.ts";
 import { listContainers } from "../state/containers.ts";
+import { buildCacheUsage } from "../image/build/store.ts";
 import { formatError } from "../errors.ts";
 import { removeContainer } from "./lifecycle.ts";
 import { reconcile } from "./status.ts";
@@ -70,6 +71,8 @@ export function systemDf(): DfRow[] {
       reclaimable: sizes.filter((s) => !active(s.c.status)).reduce((a, s) => a + s.size, 0),
     },
     volumesRow(),
+    // tsbox build's cached steps: the bytes only their intermediate images hold.
+    { type: "Build Cache", active: 0, ...buildCacheUsage() },
   ];
 }
 

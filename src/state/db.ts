@@ -26,6 +26,8 @@
 //   layers(chain_id, diff_id, parent, size, created)   unpacked once, shared
 //   image_layers(image_id, position, chain_id, blob, media_type, blob_size)
 //   image_digests(repo, digest -> image_id)            RepoDigests
+// Migration 4 (tsbox build, src/state/build_cache.ts):
+//   build_cache(key -> image_id), build_results(image_id)
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { stateRoot } from "../paths.ts";
@@ -42,6 +44,7 @@ import {
   isDiskFull,
   releaseReserve,
 } from "./health.ts";
+import { createBuildCache } from "./build_cache.ts";
 
 /** Migration 1: the schema of the first release. */
 const SCHEMA_V1 = `
@@ -117,6 +120,7 @@ export const MIGRATIONS: readonly { name: string; up: (db: DatabaseSync) => void
       for (const r of rows) rename.run(canonicalImportName(r.name), r.name);
     },
   },
+  { name: "build cache", up: createBuildCache },
 ];
 
 /** A row as node:sqlite returns it. */

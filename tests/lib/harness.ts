@@ -124,7 +124,8 @@ export function touchesHostNetwork(args: readonly string[]): string | undefined 
       ? undefined
       : `"network ${sub}" acts on the host's namespace`;
   }
-  if (verb !== "run" && verb !== "create") return undefined;
+  // build: its RUN steps are containers on --network (bridge by default).
+  if (verb !== "run" && verb !== "create" && verb !== "build") return undefined;
   let mode = "bridge";
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;

@@ -4,6 +4,7 @@ import { bool, type FlagDef, formatHelp, parseFlags } from "../flags.ts";
 import { ago, humanSize, table } from "../human.ts";
 
 const FLAGS: FlagDef[] = [
+  { name: "all", short: "a", type: "bool", help: "Show all images (also the build cache's)" },
   { name: "quiet", short: "q", type: "bool", help: "Only show image ids" },
   { name: "no-trunc", type: "bool", help: "Do not truncate ids" },
   { name: "help", type: "bool", help: "Print usage" },
@@ -32,7 +33,13 @@ export async function main(args: string[]): Promise<number> {
     match = (n: string) =>
       r.tag === undefined ? n.startsWith(`${repository(r)}:`) : n === `${repository(r)}:${r.tag}`;
   }
-  const images = listImages().filter((i) => want === undefined || i.names.some(match));
+  // Nameless images that only the build cache holds are intermediate (`images -a` shows them).
+  const hidden = bool(flags, "all")
+    ? new Set<string>()
+    : (await import("../../state/build_cache.ts")).intermediateImages();
+  const images = listImages().filter((i) =>
+    (want === undefined || i.names.some(match)) && (i.names.length > 0 || !hidden.has(i.id))
+  );
   const id = (x: string) => (bool(flags, "no-trunc") ? `sha256:${x}` : x.slice(0, 12));
   if (bool(flags, "quiet")) {
     if (images.length) console.log([...new Set(images.map((i) => id(i.id)))].join("\n"));
